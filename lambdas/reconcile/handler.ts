@@ -1,0 +1,1 @@
+export const handler = async (): Promise<{ requeued: number }> => ({ requeued: 0 });
