@@ -24,7 +24,9 @@ function main(): void {
     ?.split(',')
     .map((s) => s.trim())
     .filter(Boolean);
-  const pkg = JSON.parse(fs.readFileSync(path.join(__dirname, '..', 'package.json'), 'utf8')) as { version: string };
+  const pkg = JSON.parse(fs.readFileSync(path.join(__dirname, '..', 'package.json'), 'utf8')) as {
+    version: string;
+  };
   addBulkheadStacks(app, {
     fleet,
     selectedCells: selected,

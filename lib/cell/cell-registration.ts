@@ -4,7 +4,6 @@ import * as cr from 'aws-cdk-lib/custom-resources';
 import { Construct } from 'constructs';
 
 import { acknowledge } from '../common/nag';
-
 import { CELL_REGISTRAR_ROLE, CELL_REGISTRY_TABLE } from '../common/names';
 
 export interface CellRegistrationProps {
@@ -70,10 +69,13 @@ export class CellRegistration extends Construct {
       ]),
     });
     // The custom resource's provider is a stack-wide singleton; its role only writes its own logs.
-    const provider = stack.node.tryFindChild(`AWS${cr.AwsCustomResource.PROVIDER_FUNCTION_UUID.replace(/-/g, '')}`);
+    const provider = stack.node.tryFindChild(
+      `AWS${cr.AwsCustomResource.PROVIDER_FUNCTION_UUID.replace(/-/g, '')}`,
+    );
     acknowledge(provider ?? resource, {
       id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
-      reason: 'The custom-resource provider only writes its own logs with this policy; its other right is one sts:AssumeRole.',
+      reason:
+        'The custom-resource provider only writes its own logs with this policy; its other right is one sts:AssumeRole.',
     });
   }
 }

@@ -9,9 +9,8 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import { Construct } from 'constructs';
 
-import { acknowledge } from '../common/nag';
-
 import { HouseFunction } from '../common/house-function';
+import { acknowledge } from '../common/nag';
 import { cellApiFunctionName, ROUTER_ROLE, TAG_CELL, TAG_WAVE } from '../common/names';
 import type { Cell } from '../config/types';
 import { BlueGreenRelease } from '../release/blue-green-release';
@@ -88,7 +87,10 @@ export class CellStack extends Stack {
     });
     table.grantReadWriteData(workerFn);
     this.sync.deadLetterQueue.grantSendMessages(workerFn);
-    this.grantIntegrationSecrets(workerFn, Object.values(integrations).map((i) => i!.apiKeySecret));
+    this.grantIntegrationSecrets(
+      workerFn,
+      Object.values(integrations).map((i) => i!.apiKeySecret),
+    );
 
     const reconcilerFn = new HouseFunction(this, 'Reconciler', {
       entry: 'reconcile/handler.ts',
@@ -109,7 +111,12 @@ export class CellStack extends Stack {
 
     const application = new codedeploy.LambdaApplication(this, 'Releases');
     const release = (fnId: string, fn: lambda.Function, preTrafficHook?: lambda.IFunction) =>
-      new BlueGreenRelease(this, `${fnId}Release`, { function: fn, application, deployment: cell.deployment, preTrafficHook });
+      new BlueGreenRelease(this, `${fnId}Release`, {
+        function: fn,
+        application,
+        deployment: cell.deployment,
+        preTrafficHook,
+      });
     this.api = release('Api', apiFn, hookFn);
     this.syncWorker = release('SyncWorker', workerFn);
     this.reconciler = release('Reconciler', reconcilerFn);
@@ -129,7 +136,9 @@ export class CellStack extends Stack {
     });
 
     this.functionUrl = this.api.alias.addFunctionUrl({ authType: lambda.FunctionUrlAuthType.AWS_IAM });
-    const routerRole = new iam.ArnPrincipal(`arn:${this.partition}:iam::${props.router.account}:role/${ROUTER_ROLE}`);
+    const routerRole = new iam.ArnPrincipal(
+      `arn:${this.partition}:iam::${props.router.account}:role/${ROUTER_ROLE}`,
+    );
     this.api.alias.addPermission('RouterInvokeUrl', {
       principal: routerRole,
       action: 'lambda:InvokeFunctionUrl',
@@ -159,7 +168,8 @@ export class CellStack extends Stack {
       new iam.PolicyStatement({
         actions: ['secretsmanager:GetSecretValue'],
         resources: [...new Set(secretNames)].map(
-          (name) => `arn:${this.partition}:secretsmanager:${this.region}:${this.account}:secret:${name}-??????`,
+          (name) =>
+            `arn:${this.partition}:secretsmanager:${this.region}:${this.account}:secret:${name}-??????`,
         ),
       }),
     );
@@ -174,7 +184,9 @@ export class CellStack extends Stack {
   private addOperationalAlarms(apiFn: lambda.Function): void {
     new cloudwatch.Alarm(this, 'DeadLetterAlarm', {
       alarmDescription: 'Sync messages were rejected by the compliance API or failed every retry',
-      metric: this.sync.deadLetterQueue.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(1) }),
+      metric: this.sync.deadLetterQueue.metricApproximateNumberOfMessagesVisible({
+        period: Duration.minutes(1),
+      }),
       threshold: 1,
       evaluationPeriods: 1,
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,

@@ -3,7 +3,7 @@ import * as path from 'node:path';
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
-import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { LogLevel, NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 
@@ -69,6 +69,7 @@ export class HouseFunction extends NodejsFunction {
         sourcesContent: false,
         externalModules: [],
         define: props.define,
+        logLevel: LogLevel.ERROR,
       },
     });
     acknowledge(
@@ -83,7 +84,8 @@ export class HouseFunction extends NodejsFunction {
       },
       {
         id: 'AwsSolutions-IAM5[Action::kms:GenerateDataKey*]',
-        reason: 'CDK’s KMS grant for encrypting with the cell’s own key; the statement is scoped to that one key.',
+        reason:
+          'CDK’s KMS grant for encrypting with the cell’s own key; the statement is scoped to that one key.',
       },
       {
         id: 'AwsSolutions-IAM5[Action::kms:ReEncrypt*]',
@@ -91,7 +93,8 @@ export class HouseFunction extends NodejsFunction {
       },
       {
         id: 'AwsSolutions-L1',
-        reason: 'Pinned to Node.js 22, the runtime the handlers are built and tested for; a runtime move is a release of its own.',
+        reason:
+          'Pinned to Node.js 22, the runtime the handlers are built and tested for; a runtime move is a release of its own.',
       },
     );
   }

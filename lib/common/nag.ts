@@ -6,6 +6,9 @@ import type { IConstruct } from 'constructs';
  * (and, for granular findings, the finding: `AwsSolutions-IAM5[Resource::*]`); each reason says why
  * the finding does not apply here.
  */
-export function acknowledge(scope: IConstruct, ...rules: { readonly id: string; readonly reason: string }[]): void {
+export function acknowledge(
+  scope: IConstruct,
+  ...rules: { readonly id: string; readonly reason: string }[]
+): void {
   Validations.of(scope).acknowledge(...rules);
 }

@@ -21,9 +21,12 @@ export function loadFleet(file: string): Fleet {
   if (!fs.existsSync(abs)) throw new FleetFileError(`fleet file not found: ${file}`);
   let mod: unknown;
   try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- fleet files are loaded by path at run time
     mod = abs.endsWith('.json') ? JSON.parse(fs.readFileSync(abs, 'utf8')) : require(abs);
   } catch (err) {
-    throw new FleetFileError(`fleet file ${file} could not be loaded: ${(err as Error).message.split('\n')[0]}`);
+    throw new FleetFileError(
+      `fleet file ${file} could not be loaded: ${(err as Error).message.split('\n')[0]}`,
+    );
   }
   const raw = (mod as { default?: unknown }).default ?? mod;
   return resolveFleet(raw, path.relative(process.cwd(), abs) || file);

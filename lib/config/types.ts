@@ -77,7 +77,9 @@ export interface FleetConfig {
 /** A tenant after normalisation. */
 export interface Tenant {
   readonly id: string;
-  readonly integration?: Required<Omit<IntegrationSettings, 'apiKeySecret'>> & { readonly apiKeySecret: string };
+  readonly integration?: Required<Omit<IntegrationSettings, 'apiKeySecret'>> & {
+    readonly apiKeySecret: string;
+  };
 }
 
 /** A cell after defaults are merged and tenants normalised. */

@@ -40,7 +40,14 @@ export class FleetValidationError extends Error {
 
 function describe(value: unknown): string {
   if (value === undefined) return 'nothing';
-  const text = JSON.stringify(value);
+  // JSON.stringify returns undefined for functions and symbols, and throws for BigInt and cycles.
+  if (typeof value === 'function') return 'a function';
+  let text: string;
+  try {
+    text = JSON.stringify(value) ?? String(value);
+  } catch {
+    text = String(value);
+  }
   return text.length > 80 ? `${text.slice(0, 77)}...` : text;
 }
 
@@ -109,7 +116,11 @@ function deploymentIssues(path: string, d: unknown): FleetIssue[] {
   }
   const maxPercent = d.type === 'linear' ? 50 : 99;
   if (!isInt(d.percent) || d.percent < 1 || d.percent > maxPercent) {
-    issues.push({ path: `${path}.percent`, received: d.percent, allowed: `an integer from 1 to ${maxPercent}` });
+    issues.push({
+      path: `${path}.percent`,
+      received: d.percent,
+      allowed: `an integer from 1 to ${maxPercent}`,
+    });
   }
   if (!isInt(d.intervalMinutes) || d.intervalMinutes < 1 || d.intervalMinutes > MAX_INTERVAL_MINUTES) {
     issues.push({
@@ -128,7 +139,8 @@ function bakeIssues(path: string, v: unknown): FleetIssue[] {
 
 function integrationIssues(path: string, v: unknown): FleetIssue[] {
   if (v === undefined) return [];
-  if (!isObj(v)) return [{ path, received: v, allowed: 'an object { baseUrl, ratePerSecond?, burst?, apiKeySecret? }' }];
+  if (!isObj(v))
+    return [{ path, received: v, allowed: 'an object { baseUrl, ratePerSecond?, burst?, apiKeySecret? }' }];
   const issues = unknownKeys(path, v, 'integration');
   let url: URL | undefined;
   try {
@@ -139,14 +151,28 @@ function integrationIssues(path: string, v: unknown): FleetIssue[] {
   if (!url || !['http:', 'https:'].includes(url.protocol)) {
     issues.push({ path: `${path}.baseUrl`, received: v.baseUrl, allowed: 'an http(s) URL' });
   }
-  if (v.ratePerSecond !== undefined && !(typeof v.ratePerSecond === 'number' && v.ratePerSecond > 0 && v.ratePerSecond <= 1000)) {
-    issues.push({ path: `${path}.ratePerSecond`, received: v.ratePerSecond, allowed: 'a number above 0, at most 1000' });
+  if (
+    v.ratePerSecond !== undefined &&
+    !(typeof v.ratePerSecond === 'number' && v.ratePerSecond > 0 && v.ratePerSecond <= 1000)
+  ) {
+    issues.push({
+      path: `${path}.ratePerSecond`,
+      received: v.ratePerSecond,
+      allowed: 'a number above 0, at most 1000',
+    });
   }
   if (v.burst !== undefined && !(isInt(v.burst) && v.burst >= 1 && v.burst <= 1000)) {
     issues.push({ path: `${path}.burst`, received: v.burst, allowed: 'an integer from 1 to 1000' });
   }
-  if (v.apiKeySecret !== undefined && !(typeof v.apiKeySecret === 'string' && /^[\w/+=.@-]{1,512}$/.test(v.apiKeySecret))) {
-    issues.push({ path: `${path}.apiKeySecret`, received: v.apiKeySecret, allowed: 'a secret name ([A-Za-z0-9/_+=.@-])' });
+  if (
+    v.apiKeySecret !== undefined &&
+    !(typeof v.apiKeySecret === 'string' && /^[\w/+=.@-]{1,512}$/.test(v.apiKeySecret))
+  ) {
+    issues.push({
+      path: `${path}.apiKeySecret`,
+      received: v.apiKeySecret,
+      allowed: 'a secret name ([A-Za-z0-9/_+=.@-])',
+    });
   }
   return issues;
 }
@@ -163,13 +189,22 @@ export const RULES: Readonly<Record<string, Rule>> = {
   cellIdPattern: (ctx) =>
     ctx.cells
       .filter((c) => typeof c.value.id !== 'string' || !CELL_ID_PATTERN.test(c.value.id))
-      .map((c) => ({ path: `${c.path}.id`, received: c.value.id, allowed: `a string matching ${CELL_ID_PATTERN}` })),
+      .map((c) => ({
+        path: `${c.path}.id`,
+        received: c.value.id,
+        allowed: `a string matching ${CELL_ID_PATTERN}`,
+      })),
   cellIdUnique: (ctx) => {
     const seen = new Map<unknown, string>();
     const issues: FleetIssue[] = [];
     for (const c of ctx.cells) {
       const first = seen.get(c.value.id);
-      if (first) issues.push({ path: `${c.path}.id`, received: c.value.id, allowed: `an id not already used by ${first}` });
+      if (first)
+        issues.push({
+          path: `${c.path}.id`,
+          received: c.value.id,
+          allowed: `an id not already used by ${first}`,
+        });
       else seen.set(c.value.id, c.path);
     }
     return issues;
@@ -187,7 +222,8 @@ export const RULES: Readonly<Record<string, Rule>> = {
     const issues: FleetIssue[] = [];
     for (const t of ctx.tenants) {
       const first = seen.get(t.id);
-      if (first) issues.push({ path: t.path, received: t.id, allowed: `a tenant not already placed at ${first}` });
+      if (first)
+        issues.push({ path: t.path, received: t.id, allowed: `a tenant not already placed at ${first}` });
       else seen.set(t.id, t.path);
     }
     return issues;
@@ -200,36 +236,56 @@ export const RULES: Readonly<Record<string, Rule>> = {
       }
       const count = Array.isArray(c.value.tenants) ? c.value.tenants.length : 0;
       return count > max
-        ? [{ path: `${c.path}.tenants`, received: `${count} tenants`, allowed: `at most maxTenants (${max})` }]
+        ? [
+            {
+              path: `${c.path}.tenants`,
+              received: `${count} tenants`,
+              allowed: `at most maxTenants (${max})`,
+            },
+          ]
         : [];
     }),
   tenantsList: (ctx) =>
     ctx.cells
       .filter((c) => c.value.tenants !== undefined && !Array.isArray(c.value.tenants))
-      .map((c) => ({ path: `${c.path}.tenants`, received: c.value.tenants, allowed: 'an array of tenant ids or { id }' })),
+      .map((c) => ({
+        path: `${c.path}.tenants`,
+        received: c.value.tenants,
+        allowed: 'an array of tenant ids or { id }',
+      })),
   waveInteger: (ctx) =>
     ctx.cells
       .filter((c) => !isInt(c.value.wave) || c.value.wave < 0)
       .map((c) => ({ path: `${c.path}.wave`, received: c.value.wave, allowed: 'an integer from 0' })),
   wavesContiguous: (ctx) => {
-    const waves = new Set(ctx.cells.map((c) => c.value.wave).filter((w): w is number => isInt(w) && w >= 0));
-    if (waves.size === 0) return [];
+    const waves = [
+      ...new Set(ctx.cells.map((c) => c.value.wave).filter((w): w is number => isInt(w) && w >= 0)),
+    ].sort((a, b) => a - b);
+    // One issue per gap, not per missing wave: a typo such as `wave: 1e9` must not build a billion issues.
     const issues: FleetIssue[] = [];
-    const max = Math.max(...waves);
-    for (let w = 0; w <= max; w++) {
-      if (!waves.has(w)) {
-        issues.push({
-          path: 'cells[*].wave',
-          received: [...waves].sort((a, b) => a - b),
-          allowed: w === 0 ? 'waves starting at 0: wave 0 must hold at least one cell' : `waves without a gap: wave ${w} has no cell`,
-        });
+    const gap = (allowed: string) => issues.push({ path: 'cells[*].wave', received: waves, allowed });
+    let next = 0;
+    for (const w of waves) {
+      if (next === 0 && w > 0) {
+        gap('waves starting at 0: wave 0 must hold at least one cell');
+        next = 1;
       }
+      if (w === next + 1) gap(`waves without a gap: wave ${next} has no cell`);
+      else if (w > next) gap(`waves without a gap: waves ${next} to ${w - 1} have no cell`);
+      next = w + 1;
     }
     return issues;
   },
   account: (ctx) => [
-    ...(ctx.defaults.account !== undefined && !(typeof ctx.defaults.account === 'string' && ACCOUNT_PATTERN.test(ctx.defaults.account))
-      ? [{ path: 'defaults.account', received: ctx.defaults.account, allowed: 'a 12-digit AWS account id as a string' }]
+    ...(ctx.defaults.account !== undefined &&
+    !(typeof ctx.defaults.account === 'string' && ACCOUNT_PATTERN.test(ctx.defaults.account))
+      ? [
+          {
+            path: 'defaults.account',
+            received: ctx.defaults.account,
+            allowed: 'a 12-digit AWS account id as a string',
+          },
+        ]
       : []),
     ...ctx.cells
       .filter((c) => {
@@ -245,8 +301,15 @@ export const RULES: Readonly<Record<string, Rule>> = {
       })),
   ],
   region: (ctx) => [
-    ...(ctx.defaults.region !== undefined && !(typeof ctx.defaults.region === 'string' && REGION_PATTERN.test(ctx.defaults.region))
-      ? [{ path: 'defaults.region', received: ctx.defaults.region, allowed: 'an AWS region such as us-east-1' }]
+    ...(ctx.defaults.region !== undefined &&
+    !(typeof ctx.defaults.region === 'string' && REGION_PATTERN.test(ctx.defaults.region))
+      ? [
+          {
+            path: 'defaults.region',
+            received: ctx.defaults.region,
+            allowed: 'an AWS region such as us-east-1',
+          },
+        ]
       : []),
     ...ctx.cells
       .filter((c) => {
@@ -267,7 +330,11 @@ export const RULES: Readonly<Record<string, Rule>> = {
     if (!isObj(r)) return [{ path: 'router', received: r, allowed: 'an object { account?, region? }' }];
     const issues: FleetIssue[] = [];
     if (r.account !== undefined && !(typeof r.account === 'string' && ACCOUNT_PATTERN.test(r.account))) {
-      issues.push({ path: 'router.account', received: r.account, allowed: 'a 12-digit AWS account id as a string' });
+      issues.push({
+        path: 'router.account',
+        received: r.account,
+        allowed: 'a 12-digit AWS account id as a string',
+      });
     }
     if (r.region !== undefined && !(typeof r.region === 'string' && REGION_PATTERN.test(r.region))) {
       issues.push({ path: 'router.region', received: r.region, allowed: 'an AWS region such as us-east-1' });
@@ -283,23 +350,35 @@ export const RULES: Readonly<Record<string, Rule>> = {
     ...ctx.cells.flatMap((c) => bakeIssues(`${c.path}.bakeMinutes`, c.value.bakeMinutes)),
   ],
   integration: (ctx) =>
-    ctx.tenants.flatMap((t) => (isObj(t.value) ? integrationIssues(`${t.path}.integration`, t.value.integration) : [])),
+    ctx.tenants.flatMap((t) =>
+      isObj(t.value) ? integrationIssues(`${t.path}.integration`, t.value.integration) : [],
+    ),
 };
 
 /** Every issue of a raw fleet object, in file order of the rules. Empty when the fleet is valid. */
 export function validateFleet(raw: unknown): FleetIssue[] {
-  if (!isObj(raw)) return [{ path: '(root)', received: raw, allowed: 'an object { defaults?, router?, cells: [...] }' }];
+  if (!isObj(raw))
+    return [{ path: '(root)', received: raw, allowed: 'an object { defaults?, router?, cells: [...] }' }];
   if (!Array.isArray(raw.cells) || raw.cells.length === 0) {
     return [{ path: 'cells', received: raw.cells, allowed: 'a non-empty array of cells' }];
   }
   const shapeIssues: FleetIssue[] = [];
   if (raw.defaults !== undefined && !isObj(raw.defaults)) {
-    shapeIssues.push({ path: 'defaults', received: raw.defaults, allowed: 'an object { account?, region?, deployment?, bakeMinutes? }' });
+    shapeIssues.push({
+      path: 'defaults',
+      received: raw.defaults,
+      allowed: 'an object { account?, region?, deployment?, bakeMinutes? }',
+    });
   }
   const cells: { path: string; value: Obj }[] = [];
   raw.cells.forEach((value: unknown, i: number) => {
     if (isObj(value)) cells.push({ path: `cells[${i}]`, value });
-    else shapeIssues.push({ path: `cells[${i}]`, received: value, allowed: 'an object { id, wave, maxTenants, tenants, ... }' });
+    else
+      shapeIssues.push({
+        path: `cells[${i}]`,
+        received: value,
+        allowed: 'an object { id, wave, maxTenants, tenants, ... }',
+      });
   });
   const tenants: RawTenant[] = [];
   cells.forEach((c, cellIndex) => {
@@ -309,7 +388,11 @@ export function validateFleet(raw: unknown): FleetIssue[] {
       if (typeof value === 'string' || isObj(value)) {
         tenants.push({ path, cellIndex, value, id: typeof value === 'string' ? value : value.id });
       } else {
-        shapeIssues.push({ path, received: value, allowed: 'a tenant id string or an object { id, integration? }' });
+        shapeIssues.push({
+          path,
+          received: value,
+          allowed: 'a tenant id string or an object { id, integration? }',
+        });
       }
     });
   });
@@ -317,7 +400,9 @@ export function validateFleet(raw: unknown): FleetIssue[] {
   return [...shapeIssues, ...Object.values(RULES).flatMap((rule) => rule(ctx))];
 }
 
-function normaliseTenant(entry: FleetConfig['cells'][number]['tenants'] extends readonly (infer T)[] | undefined ? T : never): Tenant {
+function normaliseTenant(
+  entry: FleetConfig['cells'][number]['tenants'] extends readonly (infer T)[] | undefined ? T : never,
+): Tenant {
   if (typeof entry === 'string') return { id: entry };
   const { id, integration } = entry;
   if (!integration) return { id };

@@ -5,7 +5,6 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { Construct } from 'constructs';
 
 import { acknowledge } from '../common/nag';
-
 import type { DeploymentSettings } from '../config/types';
 
 /** The name of the alias that takes traffic; a release moves it from one version to the next. */
@@ -90,13 +89,15 @@ export class BlueGreenRelease extends Construct {
     });
     acknowledge(this.deploymentGroup, {
       id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSCodeDeployRoleForLambdaLimited]',
-      reason: 'The service role CodeDeploy documents for Lambda deployments: it only shifts aliases and invokes hooks.',
+      reason:
+        'The service role CodeDeploy documents for Lambda deployments: it only shifts aliases and invokes hooks.',
     });
     if (props.preTrafficHook) {
       const hook = Stack.of(this).getLogicalId(props.preTrafficHook.node.defaultChild as CfnElement);
       acknowledge(this.deploymentGroup, {
         id: `AwsSolutions-IAM5[Resource::<${hook}.Arn>:*]`,
-        reason: 'CodeDeploy invokes the hook by version; the wildcard covers versions of this one hook function.',
+        reason:
+          'CodeDeploy invokes the hook by version; the wildcard covers versions of this one hook function.',
       });
     }
   }

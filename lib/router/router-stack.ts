@@ -9,10 +9,15 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 
-import { acknowledge } from '../common/nag';
-
 import { HouseFunction } from '../common/house-function';
-import { CELL_REGISTRAR_ROLE, CELL_REGISTRY_TABLE, cellApiFunctionName, ROUTER_ROLE, ROUTES_TABLE } from '../common/names';
+import { acknowledge } from '../common/nag';
+import {
+  CELL_REGISTRAR_ROLE,
+  CELL_REGISTRY_TABLE,
+  cellApiFunctionName,
+  ROUTER_ROLE,
+  ROUTES_TABLE,
+} from '../common/names';
 import { REGISTRY_TABLE_KEYS, ROUTES_TABLE_KEYS } from '../common/table-schema';
 import type { Fleet } from '../config/types';
 import { BlueGreenRelease, LIVE_ALIAS } from '../release/blue-green-release';
@@ -66,7 +71,9 @@ export class RouterStack extends Stack {
     const role = new iam.Role(this, 'RouterRole', {
       roleName: ROUTER_ROLE,
       assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
-      managedPolicies: [iam.ManagedPolicy.fromAwsManagedPolicyName('service-role/AWSLambdaBasicExecutionRole')],
+      managedPolicies: [
+        iam.ManagedPolicy.fromAwsManagedPolicyName('service-role/AWSLambdaBasicExecutionRole'),
+      ],
     });
     const bakedRoutes = Object.fromEntries(fleet.cells.flatMap((c) => c.tenants.map((t) => [t.id, c.id])));
     const fn = new HouseFunction(this, 'Router', {
@@ -84,7 +91,8 @@ export class RouterStack extends Stack {
       new iam.PolicyStatement({
         actions: ['lambda:InvokeFunctionUrl'],
         resources: fleet.cells.map(
-          (c) => `arn:${this.partition}:lambda:${c.region}:${c.account}:function:${cellApiFunctionName(c.id)}:${LIVE_ALIAS}`,
+          (c) =>
+            `arn:${this.partition}:lambda:${c.region}:${c.account}:function:${cellApiFunctionName(c.id)}:${LIVE_ALIAS}`,
         ),
       }),
     );
@@ -117,7 +125,8 @@ export class RouterStack extends Stack {
     this.addAlarms(fn);
     acknowledge(this.httpApi, {
       id: 'AwsSolutions-APIG4',
-      reason: 'The router function authenticates every request itself (hashed tenant API keys); an authorizer would add a hop to the hot path.',
+      reason:
+        'The router function authenticates every request itself (hashed tenant API keys); an authorizer would add a hop to the hot path.',
     });
     acknowledge(role, {
       id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',

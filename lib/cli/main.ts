@@ -1,0 +1,41 @@
+/** The `bulkhead` command line: a table of commands, each a function of its arguments. */
+
+export type Command = (args: readonly string[]) => Promise<number>;
+
+const notYet =
+  (what: string): Command =>
+  async () => {
+    console.error(`bulkhead: ${what} is not built yet`);
+    return 2;
+  };
+
+const COMMANDS: Record<string, Command> = {
+  local: notYet('the local platform (`bulkhead local up`)'),
+  bench: notYet('the benchmark suite (`npm run bench`)'),
+};
+
+const USAGE = `usage: bulkhead <command> [options]
+
+commands:
+${Object.keys(COMMANDS)
+  .map((c) => `  ${c}`)
+  .join('\n')}`;
+
+export async function main(argv: readonly string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === '--help' || name === '-h') {
+    console.log(USAGE);
+    return name ? 0 : 2;
+  }
+  const command = COMMANDS[name];
+  if (!command) {
+    console.error(`bulkhead: unknown command '${name}'; run 'bulkhead --help'`);
+    return 2;
+  }
+  try {
+    return await command(rest);
+  } catch (err) {
+    console.error(`bulkhead ${name}: ${(err as Error).message.split('\n')[0]}`);
+    return 1;
+  }
+}

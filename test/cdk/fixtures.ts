@@ -1,0 +1,37 @@
+import * as os from 'node:os';
+import * as path from 'node:path';
+
+import { App } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
+
+import { addBulkheadStacks, BulkheadStacks } from '../../lib/bulkhead-app';
+import { loadFleet } from '../../lib/config/load';
+import type { Fleet } from '../../lib/config/types';
+
+export const exampleFleet = (): Fleet => loadFleet(path.join(__dirname, '..', '..', 'cells.config.ts'));
+
+export interface BuiltFleet extends BulkheadStacks {
+  readonly app: App;
+  readonly fleet: Fleet;
+  template(stackName: string): Template;
+}
+
+/** Builds the app as `bin/app.ts` does, without writing to the repo's cdk.out. */
+export function buildFleet(fleet: Fleet = exampleFleet(), selectedCells?: string[], nag = false): BuiltFleet {
+  const app = new App({
+    outdir: path.join(os.tmpdir(), `bulkhead-test-${process.pid}-${Math.random()}`),
+  });
+  const stacks = addBulkheadStacks(app, { fleet, selectedCells, release: 'v-test', nag });
+  const templates = new Map<string, Template>();
+  return {
+    ...stacks,
+    app,
+    fleet,
+    template(stackName: string) {
+      const stack = [stacks.router, ...stacks.cells].find((s) => s.stackName === stackName);
+      if (!stack) throw new Error(`no stack ${stackName}`);
+      if (!templates.has(stackName)) templates.set(stackName, Template.fromStack(stack));
+      return templates.get(stackName)!;
+    },
+  };
+}
