@@ -1,6 +1,10 @@
 import { defineCells } from './lib/config/types';
 
-const compliance = (ratePerSecond: number) => ({ baseUrl: 'https://sandbox-api-ca.metrc.com', ratePerSecond, burst: 2 });
+const compliance = (ratePerSecond: number) => ({
+  baseUrl: 'https://sandbox-api-ca.metrc.com',
+  ratePerSecond,
+  burst: 2,
+});
 
 /** The example fleet: three cells in two regions, released in three waves. */
 export default defineCells({

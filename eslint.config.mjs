@@ -4,7 +4,18 @@ import jestPlugin from 'eslint-plugin-jest';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules/**', 'cdk.out/**', '**/cdk.out/**', 'coverage/**', '.bulkhead/**', '*.config.js', 'bin/bulkhead.js', 'scripts/*.js'] },
+  {
+    ignores: [
+      'node_modules/**',
+      'cdk.out/**',
+      '**/cdk.out/**',
+      'coverage/**',
+      '.bulkhead/**',
+      '*.config.js',
+      'bin/bulkhead.js',
+      'scripts/*.js',
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
@@ -20,6 +31,10 @@ export default tseslint.config(
   {
     files: ['test/**/*.ts'],
     plugins: { jest: jestPlugin },
-    rules: { 'jest/no-focused-tests': 'error', 'jest/no-disabled-tests': 'error', 'jest/expect-expect': 'off' },
+    rules: {
+      'jest/no-focused-tests': 'error',
+      'jest/no-disabled-tests': 'error',
+      'jest/expect-expect': 'off',
+    },
   },
 );

@@ -1,3 +1,6 @@
 import type { APIGatewayProxyResultV2 } from 'aws-lambda';
 
-export const handler = async (): Promise<APIGatewayProxyResultV2> => ({ statusCode: 503, body: '{"error":"unavailable"}' });
+export const handler = async (): Promise<APIGatewayProxyResultV2> => ({
+  statusCode: 503,
+  body: '{"error":"unavailable"}',
+});
