@@ -1,18 +1,73 @@
+import { Logger } from '@aws-lambda-powertools/logger';
+import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 
-const json = (statusCode: number, body: unknown): APIGatewayProxyStructuredResultV2 => ({
-  statusCode,
-  headers: { 'content-type': 'application/json', 'x-bulkhead-cell': process.env.CELL_ID ?? '' },
-  body: JSON.stringify(body),
+import { documentClient, sqsClient } from '../shared/clients';
+import { numberEnv, requireEnv } from '../shared/env';
+import { HttpError } from '../shared/errors';
+import { errorResponse, json, toRequest } from '../shared/http';
+import { parseIntegrations } from '../shared/integrations';
+import { tenantOf } from '../shared/tenant';
+
+import { routes } from './app';
+import { resolve } from './routes';
+import { CellStore } from './store';
+
+const env = requireEnv(['CELL_ID', 'RELEASE', 'TABLE_NAME', 'QUEUE_URL', 'INTEGRATIONS']);
+const cellSecret = process.env.CELL_SECRET || undefined;
+const version = process.env.AWS_LAMBDA_FUNCTION_VERSION ?? '$LATEST';
+
+const logger = new Logger({
+  serviceName: 'api',
+  persistentKeys: { cellId: env.CELL_ID, release: env.RELEASE },
+});
+const metrics = new Metrics({
+  namespace: 'Bulkhead',
+  serviceName: 'api',
+  defaultDimensions: { cellId: env.CELL_ID },
 });
 
+const store = new CellStore({
+  ddb: documentClient(),
+  sqs: sqsClient(),
+  tableName: env.TABLE_NAME,
+  queueUrl: env.QUEUE_URL,
+  integrations: parseIntegrations(env.INTEGRATIONS),
+  redAfterMs: numberEnv('STATUS_RED_AFTER_SECONDS', 20 * 60) * 1000,
+});
+
+const table = routes({ store, cellId: env.CELL_ID, release: env.RELEASE, version }, (req) => {
+  const tenantId = tenantOf(req.headers, cellSecret);
+  logger.appendKeys({ tenantId });
+  return tenantId;
+});
+
+const identity = { 'x-bulkhead-cell': env.CELL_ID, 'x-bulkhead-version': `${env.RELEASE}/${version}` };
+
+/** The tenant API: maps the Function URL event to a route and back; never answers a 500 for bad input. */
 export const handler = async (event: APIGatewayProxyEventV2): Promise<APIGatewayProxyStructuredResultV2> => {
-  if (event.requestContext.http.method === 'GET' && event.rawPath === '/health') {
-    return json(200, {
-      cell: process.env.CELL_ID,
-      release: process.env.RELEASE,
-      version: process.env.AWS_LAMBDA_FUNCTION_VERSION,
-    });
+  let response: APIGatewayProxyStructuredResultV2;
+  try {
+    const req = toRequest(event);
+    const { handler: route, params } = resolve(table, req);
+    const reply = await route(req, params);
+    response = json(reply.status, reply.body, reply.headers);
+    metrics.addMetric(`status${Math.floor(reply.status / 100)}xx`, MetricUnit.Count, 1);
+  } catch (err) {
+    if (err instanceof HttpError) {
+      response = errorResponse(err);
+      metrics.addMetric('status4xx', MetricUnit.Count, 1);
+    } else {
+      logger.error('request failed', err as Error);
+      metrics.addMetric('status5xx', MetricUnit.Count, 1);
+      response = json(500, {
+        error: 'internal',
+        details: 'the cell could not complete the request; it was not applied',
+      });
+    }
+  } finally {
+    logger.removeKeys(['tenantId']);
   }
-  return json(404, { error: 'not_found', details: `${event.rawPath} is not a route` });
+  metrics.publishStoredMetrics();
+  return { ...response, headers: { ...response.headers, ...identity } };
 };

@@ -1,0 +1,129 @@
+import { badRequest } from '../shared/errors';
+import type { Request } from '../shared/http';
+import { jsonBody } from '../shared/http';
+import { SYNC_STATUSES, type SyncStatus } from '../shared/items';
+
+import { limitFrom } from './cursor';
+import type { Route } from './routes';
+import {
+  CreateOrderBody,
+  IdempotencyKey,
+  parseWith,
+  PutIntegrationBody,
+  PutInventoryBody,
+  skuFrom,
+} from './schemas';
+import type { CellStore } from './store';
+
+export interface AppContext {
+  readonly store: CellStore;
+  readonly cellId: string;
+  readonly release: string;
+  readonly version: string;
+}
+
+const ORDER_ID = /^[a-z0-9]{1,64}$/;
+
+function statusFrom(raw: string | undefined): SyncStatus | undefined {
+  if (raw === undefined || raw === '') return undefined;
+  if (!(SYNC_STATUSES as readonly string[]).includes(raw)) {
+    throw badRequest(`status must be one of ${SYNC_STATUSES.join(', ')}`);
+  }
+  return raw as SyncStatus;
+}
+
+/** The tenant API's routes. `tenantId` is always the authenticated one from the router. */
+export function routes(ctx: AppContext, tenantOf: (req: Request) => string): Route[] {
+  const { store } = ctx;
+  return [
+    {
+      pattern: '/inventory',
+      methods: {
+        GET: async (req) => {
+          const page = await store.listInventory(tenantOf(req), limitFrom(req.query.limit), req.query.cursor);
+          return { status: 200, body: page };
+        },
+      },
+    },
+    {
+      pattern: '/inventory/{sku}',
+      methods: {
+        GET: async (req, p) => ({
+          status: 200,
+          body: await store.getInventory(tenantOf(req), skuFrom(p.sku)),
+        }),
+        PUT: async (req, p) => {
+          const tenant = tenantOf(req);
+          const sku = skuFrom(p.sku);
+          const body = parseWith(PutInventoryBody, jsonBody(req));
+          return { status: 200, body: await store.putInventory(tenant, sku, body) };
+        },
+      },
+    },
+    {
+      pattern: '/orders',
+      methods: {
+        POST: async (req) => {
+          const tenant = tenantOf(req);
+          const rawKey = req.headers['idempotency-key'];
+          const key = rawKey === undefined ? undefined : parseWith(IdempotencyKey, rawKey);
+          const body = parseWith(CreateOrderBody, jsonBody(req));
+          const { order, replayed } = await store.createOrder(tenant, body, key);
+          const headers: Record<string, string> = replayed ? { 'idempotent-replayed': 'true' } : {};
+          return { status: 201, body: order, headers };
+        },
+        GET: async (req) => {
+          const tenant = tenantOf(req);
+          const page = await store.listOrders(
+            tenant,
+            statusFrom(req.query.status),
+            limitFrom(req.query.limit),
+            req.query.cursor,
+          );
+          return { status: 200, body: page };
+        },
+      },
+    },
+    {
+      pattern: '/orders/{id}',
+      methods: {
+        GET: async (req, p) => {
+          const tenant = tenantOf(req);
+          if (!ORDER_ID.test(p.id)) throw badRequest('order id is not valid');
+          return { status: 200, body: await store.getOrder(tenant, p.id) };
+        },
+      },
+    },
+    {
+      pattern: '/integration/status',
+      methods: { GET: async (req) => ({ status: 200, body: await store.integrationStatus(tenantOf(req)) }) },
+    },
+    {
+      pattern: '/integration',
+      methods: {
+        PUT: async (req) => {
+          const tenant = tenantOf(req);
+          const { enabled } = parseWith(PutIntegrationBody, jsonBody(req));
+          return { status: 200, body: await store.setIntegrationEnabled(tenant, enabled) };
+        },
+      },
+    },
+    {
+      pattern: '/health',
+      methods: {
+        GET: async () => {
+          const reachable = await store.tableReachable();
+          return {
+            status: reachable ? 200 : 503,
+            body: {
+              cell: ctx.cellId,
+              release: ctx.release,
+              version: ctx.version,
+              table: reachable ? 'reachable' : 'unreachable',
+            },
+          };
+        },
+      },
+    },
+  ];
+}
