@@ -1,0 +1,32 @@
+import * as net from 'node:net';
+
+const LOOPBACK = '127.0.0.1';
+
+/** A port that was free on the loopback interface a moment ago (the OS picks it). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.unref();
+    server.once('error', reject);
+    server.listen(0, LOOPBACK, () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/**
+ * Whether something could listen on `port` on the loopback interface now. A listener on the
+ * wildcard address (as DynamoDB Local's is) also makes this false.
+ */
+export function isPortFree(port: number): Promise<boolean> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.unref();
+    server.once('error', (error: NodeJS.ErrnoException) => {
+      if (error.code === 'EADDRINUSE' || error.code === 'EACCES') resolve(false);
+      else reject(error);
+    });
+    server.listen(port, LOOPBACK, () => server.close(() => resolve(true)));
+  });
+}
