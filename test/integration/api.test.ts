@@ -298,3 +298,19 @@ async function queueDepth(): Promise<number> {
   );
   return Number(out.Attributes?.ApproximateNumberOfMessages ?? 0);
 }
+
+test('the pre-traffic smoke test passes against the real API', async () => {
+  const { smokeTest } = await import('../../lambdas/hooks/smoke');
+  const result = await smokeTest(async (method, path, body) => {
+    const res = await call(handler, method, path, { tenant: 'bulkhead-smoke', body });
+    return { statusCode: res.status, body: res.body };
+  });
+  expect(result.steps.map((s) => s.step)).toEqual([
+    'health',
+    'set inventory',
+    'read inventory',
+    'create order',
+    'read order',
+  ]);
+  expect(result.ok).toBe(true);
+});
