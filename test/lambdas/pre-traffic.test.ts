@@ -68,7 +68,7 @@ test('a new version that cannot create an order fails the hook, so no traffic mo
 });
 
 test('a crashing new version (FunctionError) fails the hook', async () => {
-  lambda.on(InvokeCommand).resolves({ FunctionError: 'Unhandled', Payload: Buffer.from('{}') });
+  lambda.on(InvokeCommand).callsFake(() => ({ FunctionError: 'Unhandled', Payload: Buffer.from('{}') }));
   const { handler } = await import('../../lambdas/hooks/pre-traffic');
   await handler(event);
   expect(lambda.commandCalls(InvokeCommand)).toHaveLength(1);
