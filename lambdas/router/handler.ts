@@ -1,6 +1,88 @@
-import type { APIGatewayProxyResultV2 } from 'aws-lambda';
+import { Logger } from '@aws-lambda-powertools/logger';
+import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 
-export const handler = async (): Promise<APIGatewayProxyResultV2> => ({
-  statusCode: 503,
-  body: '{"error":"unavailable"}',
-});
+import { bakedRoutesFromBundle, RouteCache, type RouteCacheCounters } from '../../lib/domain/route-cache';
+import { documentClient } from '../shared/clients';
+import { numberEnv, requireEnv } from '../shared/env';
+
+import { createForwarder } from './forward';
+import { route, type RouterDeps } from './router';
+import { DynamoRoutingStore } from './store';
+import type { RouterRequest, RouterResponse } from './types';
+
+const env = requireEnv(['ROUTES_TABLE', 'REGISTRY_TABLE']);
+
+const logger = new Logger({ serviceName: 'router' });
+const metrics = new Metrics({ namespace: 'Bulkhead', serviceName: 'router' });
+
+// Module scope = per warm instance: the cache and the keep-alive connections outlive one request.
+const deps: RouterDeps = {
+  store: new DynamoRoutingStore(documentClient(), env.ROUTES_TABLE, env.REGISTRY_TABLE),
+  forward: createForwarder({
+    sign: 'auto',
+    connectTimeoutMs: numberEnv('CONNECT_TIMEOUT_MS', 1000),
+    timeoutMs: numberEnv('FORWARD_TIMEOUT_MS', 10_000),
+  }).forward,
+  cache: new RouteCache({ ttlMs: numberEnv('ROUTE_CACHE_TTL_SECONDS', 30) * 1000 }),
+  bakedRoutes: bakedRoutesFromBundle(),
+  maxBodyBytes: numberEnv('MAX_BODY_BYTES', 64 * 1024),
+  storeTimeoutMs: numberEnv('STORE_TIMEOUT_MS', 500),
+  pepper: process.env.API_KEY_PEPPER || undefined,
+};
+
+/** HTTP API v2 event → router request. API Gateway lower-cases header names and splits out cookies. */
+export function toRouterRequest(event: APIGatewayProxyEventV2): RouterRequest {
+  const headers: Record<string, string | undefined> = { ...event.headers };
+  if (event.cookies?.length) headers.cookie = event.cookies.join('; ');
+  const body =
+    event.body === undefined ? undefined : Buffer.from(event.body, event.isBase64Encoded ? 'base64' : 'utf8');
+  return {
+    method: event.requestContext.http.method,
+    path: event.rawPath,
+    query: event.rawQueryString,
+    headers,
+    body,
+  };
+}
+
+/** Router response → HTTP API v2 result (always base64: the router does not interpret cell bodies). */
+export function toResult(res: RouterResponse): APIGatewayProxyStructuredResultV2 {
+  const { 'set-cookie': cookie, ...headers } = res.headers;
+  return {
+    statusCode: res.status,
+    headers,
+    ...(cookie ? { cookies: [cookie] } : {}),
+    body: res.body.toString('base64'),
+    isBase64Encoded: true,
+  };
+}
+
+const published: RouteCacheCounters = { failStatic: 0, bakedFallback: 0, storeErrors: 0 };
+
+function publishCounters(): void {
+  const counters = deps.cache.counters;
+  for (const name of Object.keys(published) as (keyof RouteCacheCounters)[]) {
+    const delta = counters[name] - published[name];
+    if (delta > 0) metrics.addMetric(`router.${name}`, MetricUnit.Count, delta);
+    published[name] = counters[name];
+  }
+}
+
+export const handler = async (event: APIGatewayProxyEventV2): Promise<APIGatewayProxyStructuredResultV2> => {
+  let res: RouterResponse;
+  try {
+    res = await route(toRouterRequest(event), deps);
+  } catch (error) {
+    logger.error('router failure', { error: error as Error });
+    res = {
+      status: 502,
+      headers: { 'content-type': 'application/json' },
+      body: Buffer.from('{"error":"bad_gateway"}'),
+    };
+  }
+  metrics.addMetric(`status${Math.floor(res.status / 100)}xx`, MetricUnit.Count, 1);
+  publishCounters();
+  metrics.publishStoredMetrics();
+  return toResult(res);
+};
