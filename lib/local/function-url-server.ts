@@ -1,0 +1,132 @@
+import * as http from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+
+/** Invokes a function with a Function URL event, as Lambda would. */
+export type UrlInvoke = (event: APIGatewayProxyEventV2) => Promise<APIGatewayProxyStructuredResultV2 | string | undefined>;
+
+/** Lambda's own limit on a Function URL request body. */
+const MAX_PAYLOAD_BYTES = 6 * 1024 * 1024;
+const TEXT_TYPES = /^(application\/(json|x-www-form-urlencoded|xml)|text\/)/i;
+
+export interface FunctionUrlServerOptions {
+  readonly invoke: UrlInvoke;
+  /** @default 0 (any free port) */
+  readonly port?: number;
+}
+
+/** Turns an HTTP request into the event a Function URL delivers (payload format 2.0). */
+export function toFunctionUrlEvent(req: http.IncomingMessage, body: Buffer): APIGatewayProxyEventV2 {
+  const url = new URL(req.url ?? '/', 'http://local');
+  const headers: Record<string, string> = {};
+  for (const [name, value] of Object.entries(req.headers)) {
+    if (value !== undefined && name !== 'cookie') headers[name] = Array.isArray(value) ? value.join(',') : value;
+  }
+  const query: Record<string, string> = {};
+  for (const [k, v] of url.searchParams) query[k] = k in query ? `${query[k]},${v}` : v;
+  const text = body.length === 0 || TEXT_TYPES.test(headers['content-type'] ?? '');
+  const now = Date.now();
+  return {
+    version: '2.0',
+    routeKey: '$default',
+    rawPath: url.pathname,
+    rawQueryString: url.search.slice(1),
+    ...(req.headers.cookie && { cookies: req.headers.cookie.split(/;\s*/) }),
+    headers,
+    ...(Object.keys(query).length > 0 && { queryStringParameters: query }),
+    body: body.length === 0 ? undefined : text ? body.toString('utf8') : body.toString('base64'),
+    isBase64Encoded: !text,
+    requestContext: {
+      accountId: 'local',
+      apiId: 'local',
+      domainName: headers.host ?? 'localhost',
+      domainPrefix: 'local',
+      http: {
+        method: req.method ?? 'GET',
+        path: url.pathname,
+        protocol: `HTTP/${req.httpVersion}`,
+        sourceIp: req.socket.remoteAddress ?? '127.0.0.1',
+        userAgent: headers['user-agent'] ?? '',
+      },
+      requestId: `${now.toString(36)}-${Math.random().toString(36).slice(2, 10)}`,
+      routeKey: '$default',
+      stage: '$default',
+      time: new Date(now).toISOString(),
+      timeEpoch: now,
+    },
+  };
+}
+
+/** Writes a function's result back the way a Function URL does (a bare string is a 200 JSON body). */
+function writeResult(res: http.ServerResponse, result: APIGatewayProxyStructuredResultV2 | string | undefined): void {
+  if (result === undefined || typeof result === 'string') {
+    res.writeHead(200, { 'content-type': 'application/json' }).end(result ?? '');
+    return;
+  }
+  const headers: Record<string, string | string[]> = {};
+  for (const [k, v] of Object.entries(result.headers ?? {})) headers[k.toLowerCase()] = String(v);
+  if (result.cookies?.length) headers['set-cookie'] = result.cookies;
+  const body = result.body === undefined ? '' : result.isBase64Encoded ? Buffer.from(result.body, 'base64') : result.body;
+  res.writeHead(result.statusCode ?? 200, headers).end(body);
+}
+
+/** An HTTP endpoint in front of a function, with a Function URL's event shape and limits. */
+export class FunctionUrlServer {
+  private server?: http.Server;
+  private address?: string;
+
+  constructor(private readonly options: FunctionUrlServerOptions) {}
+
+  get url(): string {
+    if (!this.address) throw new Error('the function URL server is not started');
+    return this.address;
+  }
+
+  async start(): Promise<string> {
+    const server = http.createServer((req, res) => this.serve(req, res));
+    server.keepAliveTimeout = 5000;
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(this.options.port ?? 0, '127.0.0.1', () => resolve());
+    });
+    this.server = server;
+    this.address = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    return this.address;
+  }
+
+  async stop(): Promise<void> {
+    const server = this.server;
+    if (!server) return;
+    this.server = undefined;
+    await new Promise<void>((resolve) => {
+      server.close(() => resolve());
+      server.closeAllConnections();
+    });
+  }
+
+  private serve(req: http.IncomingMessage, res: http.ServerResponse): void {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let tooLarge = false;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > MAX_PAYLOAD_BYTES) tooLarge = true;
+      else chunks.push(chunk);
+    });
+    req.on('end', () => {
+      if (tooLarge) {
+        res.writeHead(413, { 'content-type': 'application/json' }).end('{"message":"Request Entity Too Large"}');
+        return;
+      }
+      this.options
+        .invoke(toFunctionUrlEvent(req, Buffer.concat(chunks)))
+        .then((result) => writeResult(res, result))
+        .catch(() => {
+          // What Lambda answers when a function throws: the caller learns nothing of the error.
+          if (!res.headersSent) res.writeHead(502, { 'content-type': 'application/json' });
+          res.end('{"message":"Internal Server Error"}');
+        });
+    });
+  }
+}
