@@ -6,6 +6,7 @@ import { documentClient, sqsClient } from '../shared/clients';
 import { numberEnv, requireEnv } from '../shared/env';
 import { HttpError } from '../shared/errors';
 import { errorResponse, json, toRequest } from '../shared/http';
+import { breakerPolicyFromEnv } from '../shared/integration-state';
 import { parseIntegrations } from '../shared/integrations';
 import { tenantOf } from '../shared/tenant';
 
@@ -34,6 +35,7 @@ const store = new CellStore({
   queueUrl: env.QUEUE_URL,
   integrations: parseIntegrations(env.INTEGRATIONS),
   redAfterMs: numberEnv('STATUS_RED_AFTER_SECONDS', 20 * 60) * 1000,
+  breakerPolicy: breakerPolicyFromEnv(),
 });
 
 const table = routes({ store, cellId: env.CELL_ID, release: env.RELEASE, version }, (req) => {

@@ -12,7 +12,7 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import type { z } from 'zod';
 
-import { admit, type Breaker, CLOSED } from '../../lib/domain/circuit-breaker';
+import { admit, type Breaker, type BreakerPolicy, CLOSED } from '../../lib/domain/circuit-breaker';
 import { integrationColour, ORANGE_AFTER_MS, RED_AFTER_MS } from '../../lib/domain/integration-status';
 import { HttpError, notFound } from '../shared/errors';
 import type { IntegrationConfig } from '../shared/integrations';
@@ -39,6 +39,8 @@ export interface StoreDeps {
   readonly queueUrl: string;
   readonly integrations: Readonly<Record<string, IntegrationConfig>>;
   readonly redAfterMs?: number;
+  /** The breaker policy the sync worker applies, so the status reports a due probe as half-open. */
+  readonly breakerPolicy?: BreakerPolicy;
   readonly now?: () => number;
 }
 
@@ -389,8 +391,20 @@ export class CellStore {
       start = out.LastEvaluatedKey;
     } while (start);
     if (pending === 0) return { pending };
-    const oldest = await this.deps.ddb.send(new QueryCommand({ ...base, Limit: 1, ScanIndexForward: true }));
-    const since = oldest.Items?.[0]?.[K.pendingSortKey];
+    // The oldest PENDING order by creation time: `pendingSince` moves each time the reconciler
+    // re-drives an order, so it would make a long backlog look fresh.
+    const oldest = await this.deps.ddb.send(
+      new QueryCommand({
+        TableName: this.deps.tableName,
+        IndexName: K.byStatusIndex,
+        KeyConditionExpression: '#spk = :spk',
+        ExpressionAttributeNames: { '#spk': K.byStatusPartitionKey },
+        ExpressionAttributeValues: { ':spk': keys.statusPk(tenantId, 'PENDING') },
+        Limit: 1,
+        ScanIndexForward: true,
+      }),
+    );
+    const since = oldest.Items?.[0]?.[K.byStatusSortKey];
     return { pending, oldestPendingSince: typeof since === 'string' ? Date.parse(since) : undefined };
   }
 

@@ -1,3 +1,5 @@
+import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+
 import type { IntegrationConfig } from '../shared/integrations';
 
 import { apiKeyEnvName } from './decide';
@@ -7,16 +9,27 @@ export interface ApiKeyProvider {
   apiKey(tenantId: string, integration: IntegrationConfig): Promise<string>;
 }
 
-/**
- * Reads the secret named in the integration's `apiKeySecret` from AWS Secrets Manager. Not wired
- * yet: the Secrets Manager client is not a dependency of this project.
- */
+/** Keys are cached this long, so a rotated key is picked up without a cold start. */
+const SECRET_TTL_MS = 5 * 60 * 1000;
+
+/** Reads the secret named in the integration's `apiKeySecret` from AWS Secrets Manager, with a short cache. */
 export class SecretsManagerApiKeyProvider implements ApiKeyProvider {
+  private readonly cache = new Map<string, { value: string; until: number }>();
+
+  constructor(
+    private readonly client: SecretsManagerClient = new SecretsManagerClient({}),
+    private readonly now: () => number = Date.now,
+  ) {}
+
   async apiKey(tenantId: string, integration: IntegrationConfig): Promise<string> {
-    throw new Error(
-      `Secrets Manager API key provider not configured: cannot read secret '${integration.apiKeySecret}' ` +
-        `for tenant ${tenantId}; set ${apiKeyEnvName(tenantId)} instead`,
-    );
+    const cached = this.cache.get(integration.apiKeySecret);
+    if (cached && cached.until > this.now()) return cached.value;
+    const out = await this.client.send(new GetSecretValueCommand({ SecretId: integration.apiKeySecret }));
+    if (!out.SecretString) {
+      throw new Error(`secret '${integration.apiKeySecret}' for tenant ${tenantId} has no string value`);
+    }
+    this.cache.set(integration.apiKeySecret, { value: out.SecretString, until: this.now() + SECRET_TTL_MS });
+    return out.SecretString;
   }
 }
 

@@ -314,3 +314,35 @@ test('the pre-traffic smoke test passes against the real API', async () => {
   ]);
   expect(result.ok).toBe(true);
 });
+
+test('status turns red when the oldest pending order waited 20 minutes, even if the reconciler re-drove it since', async () => {
+  const tenant = 'pacific-roots';
+  const created = new Date(Date.now() - 25 * 60 * 1000).toISOString();
+  await aws.ddbClient.send(
+    new PutItemCommand({
+      TableName: TABLE,
+      Item: {
+        pk: { S: tenant },
+        sk: { S: 'ORDER#old1' },
+        type: { S: 'order' },
+        schemaVersion: { N: '1' },
+        id: { S: 'old1' },
+        items: { L: [] },
+        totalCents: { N: '0' },
+        syncStatus: { S: 'PENDING' },
+        createdAt: { S: created },
+        statusPk: { S: `${tenant}#PENDING` },
+        pendingTenant: { S: tenant },
+        // Re-driven a moment ago: this must not make the backlog look fresh.
+        pendingSince: { S: new Date().toISOString() },
+      },
+    }),
+  );
+  const status = await call(handler, 'GET', '/integration/status', { tenant });
+  expect(status.body).toMatchObject({
+    status: 'red',
+    pending: 1,
+    oldestPendingSince: created,
+    lastSuccessAt: null,
+  });
+});
