@@ -4,7 +4,9 @@ import type { AddressInfo } from 'node:net';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 
 /** Invokes a function with a Function URL event, as Lambda would. */
-export type UrlInvoke = (event: APIGatewayProxyEventV2) => Promise<APIGatewayProxyStructuredResultV2 | string | undefined>;
+export type UrlInvoke = (
+  event: APIGatewayProxyEventV2,
+) => Promise<APIGatewayProxyStructuredResultV2 | string | undefined>;
 
 /** Lambda's own limit on a Function URL request body. */
 const MAX_PAYLOAD_BYTES = 6 * 1024 * 1024;
@@ -21,7 +23,8 @@ export function toFunctionUrlEvent(req: http.IncomingMessage, body: Buffer): API
   const url = new URL(req.url ?? '/', 'http://local');
   const headers: Record<string, string> = {};
   for (const [name, value] of Object.entries(req.headers)) {
-    if (value !== undefined && name !== 'cookie') headers[name] = Array.isArray(value) ? value.join(',') : value;
+    if (value !== undefined && name !== 'cookie')
+      headers[name] = Array.isArray(value) ? value.join(',') : value;
   }
   const query: Record<string, string> = {};
   for (const [k, v] of url.searchParams) query[k] = k in query ? `${query[k]},${v}` : v;
@@ -59,7 +62,10 @@ export function toFunctionUrlEvent(req: http.IncomingMessage, body: Buffer): API
 }
 
 /** Writes a function's result back the way a Function URL does (a bare string is a 200 JSON body). */
-function writeResult(res: http.ServerResponse, result: APIGatewayProxyStructuredResultV2 | string | undefined): void {
+function writeResult(
+  res: http.ServerResponse,
+  result: APIGatewayProxyStructuredResultV2 | string | undefined,
+): void {
   if (result === undefined || typeof result === 'string') {
     res.writeHead(200, { 'content-type': 'application/json' }).end(result ?? '');
     return;
@@ -67,7 +73,12 @@ function writeResult(res: http.ServerResponse, result: APIGatewayProxyStructured
   const headers: Record<string, string | string[]> = {};
   for (const [k, v] of Object.entries(result.headers ?? {})) headers[k.toLowerCase()] = String(v);
   if (result.cookies?.length) headers['set-cookie'] = result.cookies;
-  const body = result.body === undefined ? '' : result.isBase64Encoded ? Buffer.from(result.body, 'base64') : result.body;
+  const body =
+    result.body === undefined
+      ? ''
+      : result.isBase64Encoded
+        ? Buffer.from(result.body, 'base64')
+        : result.body;
   res.writeHead(result.statusCode ?? 200, headers).end(body);
 }
 
@@ -116,7 +127,9 @@ export class FunctionUrlServer {
     });
     req.on('end', () => {
       if (tooLarge) {
-        res.writeHead(413, { 'content-type': 'application/json' }).end('{"message":"Request Entity Too Large"}');
+        res
+          .writeHead(413, { 'content-type': 'application/json' })
+          .end('{"message":"Request Entity Too Large"}');
         return;
       }
       this.options

@@ -25,7 +25,11 @@ export interface PlatformState {
   readonly router: string;
   readonly statusPage: string;
   readonly compliance: string;
-  readonly routingStore: { readonly endpoint: string; readonly routesTable: string; readonly registryTable: string };
+  readonly routingStore: {
+    readonly endpoint: string;
+    readonly routesTable: string;
+    readonly registryTable: string;
+  };
   readonly cells: Readonly<Record<string, LocalCellState>>;
   readonly tenants: Readonly<Record<string, { readonly cell: string; readonly apiKey: string }>>;
 }
