@@ -18,6 +18,8 @@ export interface ReceiptResponse {
   readonly text: string;
   /** The compliance system's receipt id, on a 2xx that carries one. */
   readonly receiptId?: string;
+  /** Seconds the API asked us to wait (`Retry-After`), on a 429 or 503. */
+  readonly retryAfterSeconds?: number;
 }
 
 const accepted = z.looseObject({ id: z.string() });
@@ -41,7 +43,14 @@ export async function postReceipt(request: ReceiptRequest): Promise<ReceiptRespo
     signal,
   });
   const text = await response.text();
-  if (!response.ok) return { status: response.status, text };
+  if (!response.ok) {
+    const retryAfter = Number(response.headers.get('retry-after'));
+    return {
+      status: response.status,
+      text,
+      ...(Number.isFinite(retryAfter) && retryAfter > 0 && { retryAfterSeconds: Math.min(retryAfter, 3600) }),
+    };
+  }
   let receiptId: string | undefined;
   try {
     receiptId = accepted.safeParse(JSON.parse(text)).data?.id;

@@ -3,17 +3,36 @@ import type { RateLimit } from '../../lib/domain/token-bucket';
 import type { IntegrationConfig } from '../shared/integrations';
 import type { OrderItem } from '../shared/items';
 
-export type ResponseClass = 'synced' | 'rejected' | 'retry';
+export type ResponseClass = 'synced' | 'rejected' | 'throttled' | 'retry';
 
 /**
  * 2xx (201 new, 200 duplicate of an earlier delivery) is synced. 400/413/422 say this sale will never
- * be accepted as sent, so retrying is pointless. Everything else (401/403: our credentials, 404:
- * our configuration, 408/429, 5xx) is a problem on the way, not with the sale: retry later.
+ * be accepted as sent, so retrying is pointless. 429 says the API is up but we were early: slow
+ * down, without counting it against the breaker. Everything else (401/403: our credentials, 404:
+ * our configuration, 408, 5xx) is a problem on the way, not with the sale: retry later.
  */
 export function classifyResponse(status: number): ResponseClass {
   if (status >= 200 && status < 300) return 'synced';
   if (status === 400 || status === 413 || status === 422) return 'rejected';
+  if (status === 429) return 'throttled';
   return 'retry';
+}
+
+/** Longest a record waits before its next attempt: short enough that a drain resumes promptly. */
+export const MAX_RETRY_DELAY_SECONDS = 60;
+
+/**
+ * Seconds until a record is tried again (SQS visibility), so retries back off instead of waiting out
+ * the queue's whole visibility timeout: as long as the API asked (Retry-After) or a token takes, else
+ * exponential in the receive count; plus jitter, so records that failed together spread out.
+ */
+export function retryDelaySeconds(
+  receiveCount: number,
+  askedSeconds?: number,
+  random: () => number = Math.random,
+): number {
+  const base = askedSeconds ?? Math.min(MAX_RETRY_DELAY_SECONDS, 2 ** Math.max(0, receiveCount - 1));
+  return Math.min(MAX_RETRY_DELAY_SECONDS, Math.ceil(base + random() * Math.max(1, base / 2)));
 }
 
 /** The compliance system's receipts endpoint deduplicates on this, across workers and redeliveries. */

@@ -17,9 +17,10 @@ import { parseIntegrations } from '../shared/integrations';
 import { EnvApiKeyProvider, type ApiKeyProvider } from './api-keys';
 import { SyncWorker } from './worker';
 
-const env = requireEnv(['CELL_ID', 'TABLE_NAME', 'DLQ_URL', 'INTEGRATIONS']);
+const env = requireEnv(['CELL_ID', 'TABLE_NAME', 'QUEUE_URL', 'DLQ_URL', 'INTEGRATIONS']);
 const config = {
   tableName: env.TABLE_NAME,
+  queueUrl: env.QUEUE_URL,
   dlqUrl: env.DLQ_URL,
   integrations: parseIntegrations(env.INTEGRATIONS),
   breakerPolicy: breakerPolicyFromEnv(),

@@ -8,7 +8,7 @@ import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dyn
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { MetricUnit, type Metrics } from '@aws-lambda-powertools/metrics';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import { ChangeMessageVisibilityCommand, SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Context, SQSRecord } from 'aws-lambda';
 
@@ -25,12 +25,15 @@ import {
   effectiveRateLimit,
   receiptBody,
   describeAnswer,
+  retryDelaySeconds,
 } from './decide';
 import { OrderStore } from './orders';
 import { RateLimitedError, SharedRateLimiter } from './rate-limiter';
 
 export interface SyncWorkerConfig {
   readonly tableName: string;
+  /** The sync queue: retries are scheduled by shortening a record's visibility. */
+  readonly queueUrl: string;
   readonly dlqUrl: string;
   readonly integrations: Readonly<Record<string, IntegrationConfig>>;
   readonly breakerPolicy: BreakerPolicy;
@@ -59,10 +62,21 @@ class RejectedError extends Error {
 }
 
 /** No usable answer from the compliance API: try again later. */
+/** How many times SQS has handed this record out (1 on the first delivery). */
+const receiveCount = (record: SQSRecord): number => Number(record.attributes?.ApproximateReceiveCount) || 1;
+
 class DeliveryFailedError extends Error {
   constructor(message: string) {
     super(message);
     this.name = 'DeliveryFailedError';
+  }
+}
+
+/** The API answered 429: it is up, we were early. */
+class ThrottledError extends Error {
+  constructor(readonly retryAfterSeconds?: number) {
+    super(`compliance API throttled us${retryAfterSeconds ? ` (retry after ${retryAfterSeconds} s)` : ''}`);
+    this.name = 'ThrottledError';
   }
 }
 
@@ -206,6 +220,13 @@ export class SyncWorker {
           return 'deferred';
         }
         log.warn('compliance API call failed: will retry', { error: error.message });
+        await this.retryLater(record, retryDelaySeconds(receiveCount(record)));
+        throw error;
+      }
+      if (error instanceof ThrottledError) {
+        this.deps.metrics.addMetric('SyncThrottled', MetricUnit.Count, 1);
+        log.warn('compliance API answered 429: will retry', { retryAfterSeconds: error.retryAfterSeconds });
+        await this.retryLater(record, retryDelaySeconds(receiveCount(record), error.retryAfterSeconds ?? 1));
         throw error;
       }
       if (error instanceof BreakerOpenedError) {
@@ -215,6 +236,10 @@ export class SyncWorker {
       if (error instanceof RateLimitedError) {
         this.deps.metrics.addMetric('SyncDeferred', MetricUnit.Count, 1);
         log.info('no rate-limit token in time: will retry', { waitMs: error.waitMs });
+        await this.retryLater(
+          record,
+          retryDelaySeconds(receiveCount(record), Math.ceil(error.waitMs / 1000)),
+        );
         throw error;
       }
       if ((error as Error).name === 'IdempotencyAlreadyInProgressError') {
@@ -222,6 +247,24 @@ export class SyncWorker {
         log.info('another worker is delivering this order: will retry');
       }
       throw error;
+    }
+  }
+
+  /**
+   * Brings the record back after `seconds` rather than after the queue's whole visibility timeout.
+   * Best effort: if it fails, the record still comes back, only later.
+   */
+  private async retryLater(record: SQSRecord, seconds: number): Promise<void> {
+    try {
+      await this.deps.sqs.send(
+        new ChangeMessageVisibilityCommand({
+          QueueUrl: this.config.queueUrl,
+          ReceiptHandle: record.receiptHandle,
+          VisibilityTimeout: seconds,
+        }),
+      );
+    } catch (error) {
+      this.deps.logger.warn('could not shorten the retry delay', { error: (error as Error).message });
     }
   }
 
@@ -284,6 +327,8 @@ export class SyncWorker {
         return { receiptId: response.receiptId ?? null };
       case 'rejected':
         throw new RejectedError(describeAnswer(response.status, response.text));
+      case 'throttled':
+        throw new ThrottledError(response.retryAfterSeconds);
       case 'retry':
         throw new DeliveryFailedError(
           `compliance API answered ${describeAnswer(response.status, response.text)}`,

@@ -2,6 +2,7 @@ import { OrderItem } from '../../lambdas/shared/items';
 import {
   apiKeyEnvName,
   classifyResponse,
+  retryDelaySeconds,
   describeAnswer,
   effectiveRateLimit,
   MAX_REASON_LENGTH,
@@ -19,11 +20,21 @@ describe('sync decisions', () => {
     [403, 'retry'],
     [404, 'retry'],
     [408, 'retry'],
-    [429, 'retry'],
+    [429, 'throttled'],
     [500, 'retry'],
     [503, 'retry'],
   ])('classifies HTTP %i as %s', (status, expected) => {
     expect(classifyResponse(status)).toBe(expected);
+  });
+
+  it('backs off exponentially with jitter, honours what the API asked, and caps the wait', () => {
+    const noJitter = () => 0;
+    const fullJitter = () => 0.999;
+    expect([1, 2, 3, 4, 5].map((n) => retryDelaySeconds(n, undefined, noJitter))).toEqual([1, 2, 4, 8, 16]);
+    expect(retryDelaySeconds(3, undefined, fullJitter)).toBe(6);
+    expect(retryDelaySeconds(1, 7, noJitter)).toBe(7);
+    expect(retryDelaySeconds(30, undefined, fullJitter)).toBe(60);
+    expect(retryDelaySeconds(1, 3600, noJitter)).toBe(60);
   });
 
   it("describes an answer in the API's own words, JSON or not, and keeps it short", () => {

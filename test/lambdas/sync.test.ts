@@ -6,7 +6,7 @@ import {
   PutItemCommand,
   UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
-import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { ChangeMessageVisibilityCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
@@ -21,6 +21,7 @@ const TENANT = 'tenant-a';
 const NO_KEY_TENANT = 'tenant-b';
 const TABLE = 'cell-table';
 const DLQ_URL = 'https://sqs.us-east-1.amazonaws.com/000000000000/sync-dlq';
+const QUEUE_URL = 'https://sqs.us-east-1.amazonaws.com/000000000000/sync';
 
 const ddb = mockClient(DynamoDBClient);
 const doc = mockClient(DynamoDBDocumentClient);
@@ -35,6 +36,7 @@ beforeAll(async () => {
     AWS_REGION: 'us-east-1',
     CELL_ID: 'cell-test',
     TABLE_NAME: TABLE,
+    QUEUE_URL,
     DLQ_URL,
     INTEGRATIONS: JSON.stringify({ [TENANT]: integration, [NO_KEY_TENANT]: integration }),
     COMPLIANCE_API_KEY_TENANT_A: 'key-a',
@@ -192,7 +194,7 @@ describe('sync worker', () => {
     ['a connection reset', 'down' as const, /ECONNRESET/],
     ['a timeout', 'timeout' as const, /^timed out/],
   ])(
-    'on %s: the record fails for SQS to retry, and the breaker and lastError record it',
+    'on %s: the record fails for SQS to retry soon, and the breaker and lastError record it',
     async (_, fault, error) => {
       given({ orders: [pendingOrder(TENANT, 'o-1')] });
       simulator.setFault(fault);
@@ -217,7 +219,13 @@ describe('sync worker', () => {
         ExpressionAttributeValues: expect.objectContaining({ ':message': expect.stringMatching(error) }),
       });
       expect(orderUpdates()).toHaveLength(0);
-      expect(sqs).not.toHaveReceivedAnyCommand();
+      // First failure: back in 1-2 s, not after the queue's 3-minute visibility timeout.
+      expect(sqs).toHaveReceivedCommandTimes(ChangeMessageVisibilityCommand, 1);
+      const retry = sqs.commandCalls(ChangeMessageVisibilityCommand)[0].args[0].input;
+      expect(retry).toMatchObject({ QueueUrl: QUEUE_URL, ReceiptHandle: 'handle-m1' });
+      expect(retry.VisibilityTimeout).toBeGreaterThanOrEqual(1);
+      expect(retry.VisibilityTimeout).toBeLessThanOrEqual(2);
+      expect(sqs).not.toHaveReceivedCommand(SendMessageCommand);
       expect(ddb).toHaveReceivedCommandTimes(DeleteItemCommand, 1);
     },
   );
@@ -241,7 +249,7 @@ describe('sync worker', () => {
     expect(sqs).not.toHaveReceivedAnyCommand();
   });
 
-  it('treats 429 as a failure to retry, not a rejection', async () => {
+  it('treats 429 as "slow down": retried after Retry-After, neither a rejection nor a breaker failure', async () => {
     given({ orders: [pendingOrder(TENANT, 'o-1'), pendingOrder(TENANT, 'o-2')] });
     simulator.setRateLimit(0.01, 1);
     try {
@@ -250,8 +258,16 @@ describe('sync worker', () => {
     } finally {
       simulator.setRateLimit(undefined);
     }
-    expect(sqs).not.toHaveReceivedAnyCommand();
+    expect(sqs).not.toHaveReceivedCommand(SendMessageCommand);
+    expect(sqs).toHaveReceivedCommandTimes(ChangeMessageVisibilityCommand, 1);
+    // The simulator asks for Retry-After ≥ 1 s; the retry waits at least that long.
+    expect(
+      sqs.commandCalls(ChangeMessageVisibilityCommand)[0].args[0].input.VisibilityTimeout,
+    ).toBeGreaterThanOrEqual(1);
     expect(orderUpdates()).toHaveLength(1);
+    expect(doc).not.toHaveReceivedCommandWith(PutCommand, {
+      Item: expect.objectContaining({ type: 'breaker' }),
+    });
   });
 
   it('makes no call while the breaker is open: the order stays PENDING and the message is done', async () => {
