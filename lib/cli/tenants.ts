@@ -1,0 +1,310 @@
+/**
+ * `bulkhead tenants list|place|move`: the tenant lifecycle, over an AWS or a local target.
+ *
+ *   bulkhead tenants list [--json]
+ *   bulkhead tenants place <tenant> [--region R] [--json]
+ *   bulkhead tenants move <tenant> --to <cell> [--settle-seconds N] [--page-size N]
+ *
+ * Common options: --target aws|local (default: local when a local platform runs, else aws) and
+ * --config FILE (the fleet file; default cells.config.ts for aws).
+ */
+import * as fs from 'node:fs';
+import { parseArgs } from 'node:util';
+
+import { SMOKE_TENANT } from '../../lambdas/hooks/smoke';
+import type { Fleet } from '../config/types';
+import { generateApiKey, hashApiKey } from '../domain/api-keys';
+import {
+  isMoving,
+  type MoveOptions,
+  type MoveProgress,
+  type MoveResult,
+  moveTenant,
+  refuseMove,
+} from '../domain/migration';
+import { type CellCapacity, chooseCell, refusePlacement } from '../domain/placement';
+import { readState } from '../local/platform-state';
+
+import { type CellRecord, movePorts, type Target } from './target';
+
+const USAGE = `usage: bulkhead tenants <command> [options]
+
+  list [--json]                                 tenant → cell → status
+  place <tenant> [--region R] [--json]          put a new tenant on the emptiest active cell; prints its API key once
+  move <tenant> --to <cell> [--settle-seconds N] [--page-size N]
+                                                move a tenant and its data to another cell (resumable)
+
+options: --target aws|local   where to act (default: local when a local platform runs, else aws)
+         --config FILE        the fleet file (default: cells.config.ts for aws)`;
+
+const DEFAULT_FLEET_FILE = 'cells.config.ts';
+
+/** Tenant ids nobody may take: the pre-traffic smoke test writes as this tenant in every cell. */
+export const RESERVED_TENANT_IDS: ReadonlySet<string> = new Set([SMOKE_TENANT]);
+
+/** Default wait after freeze and flip: the router's route cache TTL (30 s) plus its forward timeout (10 s), and margin. */
+export const DEFAULT_SETTLE_SECONDS = 45;
+
+export interface Io {
+  /** Results (tables, JSON, the key). */
+  out(line: string): void;
+  /** Progress, warnings and errors. */
+  err(line: string): void;
+}
+
+const consoleIo: Io = { out: (l) => console.log(l), err: (l) => console.error(l) };
+
+/** A usage error: one line on stderr, exit code 2. */
+class UsageError extends Error {}
+
+const capacityOf = (c: CellRecord): CellCapacity => ({
+  id: c.cellId,
+  region: c.region,
+  status: c.status,
+  tenantCount: c.tenantCount,
+  ...(c.maxTenants !== undefined && { maxTenants: c.maxTenants }),
+});
+
+function moveSummary(move: MoveProgress | undefined): string {
+  if (!isMoving(move)) return '';
+  const copy = move.step === 'copy' ? ` ${move.copied}/${move.total ?? '?'}` : '';
+  return `→ ${move.to} (${move.step}${copy})`;
+}
+
+export async function listTenants(target: Target, json: boolean, io: Io = consoleIo): Promise<number> {
+  const routes = await target.listRoutes();
+  if (json) {
+    const rows = routes.map((r) => ({
+      tenantId: r.tenantId,
+      cellId: r.cellId,
+      status: r.status,
+      ...(isMoving(r.move) && {
+        move: { to: r.move.to, step: r.move.step, copied: r.move.copied, total: r.move.total },
+      }),
+    }));
+    io.out(JSON.stringify(rows, null, 2));
+    return 0;
+  }
+  // The MOVE column only while some tenant is being moved.
+  const moving = routes.some((r) => isMoving(r.move));
+  const rows = [
+    ['TENANT', 'CELL', 'STATUS', ...(moving ? ['MOVE'] : [])],
+    ...routes.map((r) => [r.tenantId, r.cellId, r.status, ...(moving ? [moveSummary(r.move)] : [])]),
+  ];
+  const widths = rows[0].map((_, i) => Math.max(...rows.map((row) => row[i].length)));
+  for (const row of rows)
+    io.out(
+      row
+        .map((cell, i) => cell.padEnd(widths[i]))
+        .join('  ')
+        .trimEnd(),
+    );
+  if (routes.length === 0) io.err(`no tenants on ${target.description}`);
+  return 0;
+}
+
+export interface PlaceOptions {
+  readonly region?: string;
+  readonly json?: boolean;
+}
+
+export async function placeTenant(
+  target: Target,
+  tenantId: string,
+  options: PlaceOptions = {},
+  io: Io = consoleIo,
+): Promise<number> {
+  const fail = (reason: string) => {
+    io.err(`bulkhead tenants place: ${reason}`);
+    return 1;
+  };
+  const shapeProblem = refusePlacement(tenantId, undefined, RESERVED_TENANT_IDS);
+  if (shapeProblem) return fail(shapeProblem);
+  const existing = await target.getRoute(tenantId);
+  const refusal = refusePlacement(tenantId, existing?.cellId, RESERVED_TENANT_IDS);
+  if (refusal) return fail(refusal);
+
+  const cells = await target.listCells();
+  const placement = chooseCell(cells.map(capacityOf), options.region);
+  if (!placement.ok) return fail(placement.reason);
+
+  const apiKey = generateApiKey(tenantId);
+  const created = await target.createRoute({
+    tenantId,
+    cellId: placement.cellId,
+    status: 'active',
+    keyHash: hashApiKey(apiKey),
+    createdAt: new Date().toISOString(),
+  });
+  if (!created) return fail(`tenant '${tenantId}' already exists (placed meanwhile)`);
+
+  const cell = cells.find((c) => c.cellId === placement.cellId);
+  if (options.json) {
+    io.out(JSON.stringify({ tenantId, cellId: placement.cellId, region: cell?.region, apiKey }));
+  } else {
+    io.out(`placed ${tenantId} on cell ${placement.cellId}${cell?.region ? ` (${cell.region})` : ''}`);
+    io.out(`api key: ${apiKey}`);
+  }
+  io.err('warning: this API key is shown once and is not stored (only its hash is); keep it safe now');
+  return 0;
+}
+
+export type MoveCommandOptions = Pick<MoveOptions, 'pageSize' | 'settleMs' | 'afterSave'>;
+
+export async function moveTenantCommand(
+  target: Target,
+  tenantId: string,
+  to: string,
+  options: MoveCommandOptions = {},
+  io: Io = consoleIo,
+): Promise<number> {
+  const fail = (reason: string) => {
+    io.err(`bulkhead tenants move: ${reason}`);
+    return 1;
+  };
+  const route = await target.getRoute(tenantId);
+  if (!route) return fail(`unknown tenant '${tenantId}'`);
+  const cells = (await target.listCells()).map(capacityOf);
+  const refusal = refuseMove(route, to, cells);
+  if (refusal) return fail(refusal);
+
+  const from = isMoving(route.move) ? route.move.from : route.cellId;
+  const ports = await movePorts(target, from, to);
+  if (!isMoving(route.move)) {
+    // A cell only syncs the tenants its stack is configured for; any other tenant's pending sales it
+    // would mark NOT_REQUIRED, which must never happen to a tenant that reports to a compliance API.
+    const [atSource, atTarget] = await Promise.all([
+      (await target.cell(from)).integrationConfigured(tenantId),
+      (await target.cell(to)).integrationConfigured(tenantId),
+    ]);
+    if (atSource === true && atTarget === false) {
+      return fail(
+        `cell ${to} is not configured for ${tenantId}'s compliance integration: list ${tenantId} ` +
+          `(with its integration) under ${to} in the fleet file and deploy ${to} first`,
+      );
+    }
+  }
+
+  const started = Date.now();
+  let result: MoveResult;
+  try {
+    result = await moveTenant(route, to, cells, ports, {
+      ...options,
+      onEvent: (message) => io.err(message),
+    });
+  } catch (error) {
+    const now = await target.getRoute(tenantId).catch(() => undefined);
+    const at = isMoving(now?.move) ? ` at step ${now.move.step}` : '';
+    return fail(`the move stopped${at}: ${(error as Error).message}; run the same command again to resume`);
+  }
+  if (!result.ok) return fail(result.reason);
+  const seconds = (Date.now() - started) / 1000;
+  const items = result.progress.total ?? result.progress.copied;
+  io.out(
+    `moved ${tenantId} from ${from} to ${to}: ${items} item${items === 1 ? '' : 's'} in ${seconds.toFixed(1)} s` +
+      (seconds > 0 ? ` (${Math.round(items / seconds)} items/s overall)` : ''),
+  );
+  return 0;
+}
+
+interface TargetArgs {
+  readonly target?: string;
+  readonly config?: string;
+}
+
+/** The target named by --target, or the running local platform, or AWS. */
+function openTarget(args: TargetArgs): Target {
+  if (args.target !== undefined && args.target !== 'aws' && args.target !== 'local') {
+    throw new UsageError(`--target must be aws or local, got '${args.target}'`);
+  }
+  // Loaded here, not at the top: each pulls in only what its target needs (the AWS one loads aws-cdk-lib
+  // for the alias name), and require() because the CLI's loader (tsx/cjs) compiles required modules only.
+  /* eslint-disable @typescript-eslint/no-require-imports -- see above */
+  const loadFleet = (file: string): Fleet =>
+    (require('../config/load') as typeof import('../config/load')).loadFleet(file);
+  const state = args.target === 'aws' ? undefined : readState();
+  if (args.target === 'local' || (args.target === undefined && state)) {
+    if (!state)
+      throw new UsageError('no local platform is running (start one with `npm start`), or use --target aws');
+    const { LocalTarget } = require('./local-target') as typeof import('./local-target');
+    return new LocalTarget(state, args.config ? { fleet: loadFleet(args.config) } : {});
+  }
+  const fleetFile = args.config ?? DEFAULT_FLEET_FILE;
+  if (args.target === undefined && !fs.existsSync(fleetFile)) {
+    throw new UsageError(
+      `no local platform is running here, and there is no ${fleetFile} for AWS: start one with \`npm start\`, or pass --config FILE`,
+    );
+  }
+  const { AwsTarget } = require('./aws-target') as typeof import('./aws-target');
+  /* eslint-enable @typescript-eslint/no-require-imports */
+  return new AwsTarget(loadFleet(fleetFile));
+}
+
+function positiveNumber(name: string, raw: string | undefined, allowZero = false): number | undefined {
+  if (raw === undefined) return undefined;
+  const n = Number(raw);
+  if (!Number.isFinite(n) || n < 0 || (!allowZero && n === 0)) {
+    throw new UsageError(`--${name} must be a number ${allowZero ? '≥ 0' : '> 0'}, got '${raw}'`);
+  }
+  return n;
+}
+
+export async function tenantsCommand(argv: readonly string[]): Promise<number> {
+  const [sub, ...rest] = argv;
+  if (!sub || sub === '--help' || sub === '-h') {
+    console.log(USAGE);
+    return sub ? 0 : 2;
+  }
+  let target: Target | undefined;
+  try {
+    const { values, positionals } = parseArgs({
+      args: [...rest],
+      allowPositionals: true,
+      options: {
+        target: { type: 'string' },
+        config: { type: 'string' },
+        json: { type: 'boolean' },
+        region: { type: 'string' },
+        to: { type: 'string' },
+        'settle-seconds': { type: 'string' },
+        'page-size': { type: 'string' },
+      },
+    });
+    const expect = (count: number, what: string) => {
+      if (positionals.length !== count)
+        throw new UsageError(`${sub} takes ${what}; run 'bulkhead tenants --help'`);
+    };
+    switch (sub) {
+      case 'list':
+        expect(0, 'no arguments');
+        target = openTarget(values);
+        return await listTenants(target, values.json ?? false);
+      case 'place':
+        expect(1, 'one tenant id');
+        target = openTarget(values);
+        return await placeTenant(target, positionals[0], { region: values.region, json: values.json });
+      case 'move': {
+        expect(1, 'one tenant id');
+        if (!values.to) throw new UsageError('move needs --to <cell>');
+        const settle =
+          positiveNumber('settle-seconds', values['settle-seconds'], true) ?? DEFAULT_SETTLE_SECONDS;
+        const pageSize = positiveNumber('page-size', values['page-size']);
+        target = openTarget(values);
+        return await moveTenantCommand(target, positionals[0], values.to, {
+          settleMs: settle * 1000,
+          ...(pageSize !== undefined && { pageSize: Math.min(Math.floor(pageSize), 1000) }),
+        });
+      }
+      default:
+        throw new UsageError(`unknown command '${sub}'; run 'bulkhead tenants --help'`);
+    }
+  } catch (error) {
+    const usage =
+      error instanceof UsageError || (error as NodeJS.ErrnoException).code?.startsWith('ERR_PARSE_ARGS');
+    if (!usage) throw error;
+    console.error(`bulkhead tenants: ${(error as Error).message}`);
+    return 2;
+  } finally {
+    target?.close();
+  }
+}
