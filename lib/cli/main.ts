@@ -1,17 +1,15 @@
 /** The `bulkhead` command line: a table of commands, each a function of its arguments. */
 
+import { bench } from './bench';
+import { localCommand } from './local';
+import { tenantsCommand } from './tenants';
+
 export type Command = (args: readonly string[]) => Promise<number>;
 
-const notYet =
-  (what: string): Command =>
-  async () => {
-    console.error(`bulkhead: ${what} is not built yet`);
-    return 2;
-  };
-
 const COMMANDS: Record<string, Command> = {
-  local: notYet('the local platform (`bulkhead local up`)'),
-  bench: notYet('the benchmark suite (`npm run bench`)'),
+  local: localCommand,
+  bench,
+  tenants: tenantsCommand,
 };
 
 const USAGE = `usage: bulkhead <command> [options]

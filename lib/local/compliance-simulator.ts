@@ -224,6 +224,11 @@ export class ComplianceSimulator {
    * `share` (0..1) is the fraction of requests the fault hits, spread evenly and deterministically:
    * with 0.5 every second request fails, so tests can count on it.
    */
+  /** The fault mode in force (`none` when healthy). */
+  get currentFault(): FaultMode {
+    return this.fault.mode;
+  }
+
   setFault(mode: FaultMode, options: { share?: number } = {}): void {
     const { share = 1 } = options;
     if (!FAULT_MODES.includes(mode)) {
