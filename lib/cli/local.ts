@@ -4,13 +4,15 @@ import { parseArgs } from 'node:util';
 
 import { ControlServer } from '../local/control-server';
 import { FAULTS, LocalPlatform } from '../local/platform';
-import { readState, stateFile } from '../local/platform-state';
+import { platformHome, readState, stateFile } from '../local/platform-state';
 
 const ROOT = path.join(__dirname, '..', '..');
 
 const USAGE = `usage:
-  bulkhead local up [--config FILE] [--port N] [--ready-file FILE] [--time-scale N]
-  bulkhead local fault <${FAULTS.join('|')}> [cellId]`;
+  bulkhead local up [--config FILE] [--port N] [--ready-file FILE] [--time-scale N] [--home DIR]
+  bulkhead local fault <${FAULTS.join('|')}> [cellId] [--home DIR]
+
+--home (or BULKHEAD_HOME) gives a platform its own state, data and logs: one platform runs per home.`;
 
 function integer(name: string, raw: string | undefined, fallback: number, min: number, max: number): number {
   if (raw === undefined) return fallback;
@@ -29,9 +31,11 @@ async function up(argv: readonly string[]): Promise<number> {
       port: { type: 'string' },
       'ready-file': { type: 'string' },
       'time-scale': { type: 'string' },
+      home: { type: 'string' },
     },
     strict: true,
   });
+  const home = platformHome(values.home);
   const routerPort = integer('--port', values.port, 8080, 0, 65535);
   const timeScale = integer('--time-scale', values['time-scale'], 1, 1, 3600);
   const started = Date.now();
@@ -40,6 +44,7 @@ async function up(argv: readonly string[]): Promise<number> {
     configFile: values.config ? path.resolve(values.config) : undefined,
     routerPort,
     timeScale,
+    home,
     log: (line) => console.error(line),
   });
   const control = new ControlServer(platform);
@@ -65,7 +70,7 @@ async function up(argv: readonly string[]): Promise<number> {
           `in ${((Date.now() - started) / 1000).toFixed(1)} s`,
         `  router       ${state.router}`,
         `  status page  ${state.statusPage}`,
-        `  state        ${path.relative(process.cwd(), stateFile(ROOT)) || stateFile(ROOT)} (tenant API keys inside)`,
+        `  state        ${path.relative(process.cwd(), stateFile(home)) || stateFile(home)} (tenant API keys inside)`,
         '',
         `try it (tenant ${tenant}):`,
         `  curl -s -X PUT ${state.router}/inventory/og-kush -H 'authorization: Bearer ${apiKey}' -d '{"quantity":10,"priceCents":2500}'`,
@@ -89,7 +94,13 @@ async function up(argv: readonly string[]): Promise<number> {
 
 /** `bulkhead local fault <kind> [cell]`: asks the running platform to take a piece down or bring it back. */
 async function fault(argv: readonly string[]): Promise<number> {
-  const [kind, cell] = argv;
+  const { values, positionals } = parseArgs({
+    args: [...argv],
+    options: { home: { type: 'string' } },
+    allowPositionals: true,
+    strict: true,
+  });
+  const [kind, cell] = positionals;
   if (!kind || !(FAULTS as readonly string[]).includes(kind)) {
     console.error(`bulkhead local fault: expected one of ${FAULTS.join(', ')}`);
     return 2;
@@ -98,7 +109,7 @@ async function fault(argv: readonly string[]): Promise<number> {
     console.error(`bulkhead local fault ${kind}: name the cell (e.g. ${kind} use1-a)`);
     return 2;
   }
-  const state = readState(stateFile(ROOT));
+  const state = readState(stateFile(platformHome(values.home)));
   if (!state) {
     console.error('bulkhead local fault: no local platform is running (start one with `npm start`)');
     return 1;

@@ -34,9 +34,17 @@ export interface PlatformState {
   readonly tenants: Readonly<Record<string, { readonly cell: string; readonly apiKey: string }>>;
 }
 
-/** Where the running platform's state lives, under the project's `.bulkhead/` folder. */
-export function stateFile(root: string = process.cwd()): string {
-  return path.join(root, '.bulkhead', 'local', 'platform.json');
+/**
+ * The platform's home: its state file, databases, logs and synthesized assembly. One platform runs
+ * per home; `BULKHEAD_HOME` (or `--home`) gives a second one its own, e.g. for tests.
+ */
+export function platformHome(home: string | undefined = process.env.BULKHEAD_HOME): string {
+  return path.resolve(home ?? path.join(__dirname, '..', '..', '.bulkhead', 'local'));
+}
+
+/** Where the running platform's state lives, in its home. */
+export function stateFile(home: string = platformHome()): string {
+  return path.join(home, 'platform.json');
 }
 
 export function writeState(file: string, state: PlatformState): void {

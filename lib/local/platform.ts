@@ -12,7 +12,14 @@ import { generateApiKey, hashApiKey } from '../domain/api-keys';
 
 import { LOCAL_CREDENTIALS, type PlatformEnvironment, StackRuntime } from './cell-runtime';
 import { ComplianceSimulator } from './compliance-simulator';
-import { type LocalCellState, type PlatformState, readState, stateFile, writeState } from './platform-state';
+import {
+  type LocalCellState,
+  platformHome,
+  type PlatformState,
+  readState,
+  stateFile,
+  writeState,
+} from './platform-state';
 import { isPortFree } from './ports';
 import { stopAll } from './process-registry';
 import { readAssembly, type LocalAssembly, type LocalFunction, type LocalStack } from './template-model';
@@ -28,6 +35,8 @@ export interface PlatformOptions {
   readonly statusPort?: number;
   /** Minutes of schedules and waits per real minute (60: a 5-minute schedule runs every 5 s). @default 1 */
   readonly timeScale?: number;
+  /** State, databases, logs and the synthesized app. @default platformHome() (`BULKHEAD_HOME` or `.bulkhead/local`) */
+  readonly home?: string;
   /** Use this cloud assembly instead of synthesizing (a planted fault, a test). */
   readonly assemblyDir?: string;
   readonly log?: (line: string) => void;
@@ -109,7 +118,7 @@ export class LocalPlatform {
 
   constructor(private readonly options: PlatformOptions) {
     this.root = options.root;
-    this.dataDir = path.join(options.root, '.bulkhead', 'local');
+    this.dataDir = platformHome(options.home);
     this.configFile = path.resolve(options.configFile ?? path.join(options.root, 'cells.config.ts'));
     this.fleet = loadFleet(this.configFile);
     this.timeScale = options.timeScale ?? 1;
@@ -118,7 +127,7 @@ export class LocalPlatform {
 
   /** Refuses to start beside another platform, on a busy port, or without Java. */
   async preflight(): Promise<void> {
-    const running = readState(stateFile(this.root));
+    const running = readState(stateFile(this.dataDir));
     if (running) {
       throw new Error(
         `a local platform is already running (pid ${running.pid}, router ${running.router}); stop it first`,
@@ -203,7 +212,7 @@ export class LocalPlatform {
     await this.startRouter(assembly);
     await this.seed();
     this.state = this.describe();
-    writeState(stateFile(this.root), this.state);
+    writeState(stateFile(this.dataDir), this.state);
     return this.state;
   }
 
@@ -213,7 +222,7 @@ export class LocalPlatform {
     );
     await this.simulator.stop();
     await stopAll();
-    const file = stateFile(this.root);
+    const file = stateFile(this.dataDir);
     if (readState(file)?.pid === process.pid || fs.existsSync(file)) fs.rmSync(file, { force: true });
   }
 
@@ -243,7 +252,7 @@ export class LocalPlatform {
         break;
     }
     this.state = this.describe();
-    writeState(stateFile(this.root), this.state);
+    writeState(stateFile(this.dataDir), this.state);
     return `${fault}${cellId ? ` ${cellId}` : ''}: done`;
   }
 
@@ -412,7 +421,7 @@ export class LocalPlatform {
   /** Records where the status page and control API listen (they start after the fleet). */
   publish(urls: { statusPage: string; control: string }): PlatformState {
     this.state = { ...this.describe(), ...urls };
-    writeState(stateFile(this.root), this.state);
+    writeState(stateFile(this.dataDir), this.state);
     return this.state;
   }
 }
