@@ -33,7 +33,8 @@ export async function main(argv: readonly string[]): Promise<number> {
   try {
     return await command(rest);
   } catch (err) {
-    console.error(`bulkhead ${name}: ${(err as Error).message.split('\n')[0]}`);
+    // The first line is the reason; any further lines are its details (every problem of a fleet file).
+    console.error(`bulkhead ${name}: ${(err as Error).message}`);
     return 1;
   }
 }

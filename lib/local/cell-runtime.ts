@@ -219,7 +219,7 @@ export class StackRuntime {
         v.warm().catch((err: Error) => failures.push(`${this.stack.stackName}/${v.name}: ${err.message}`)),
       ),
     );
-    if (failures.length > 0) throw new Error(`functions failed to start:\n  ${failures.join('\n  ')}`);
+    if (failures.length > 0) throw new Error(`functions failed to start: ${failures.join('; ')}`);
   }
 
   private target(t: { functionLogicalId: string; alias?: string }): LocalAlias | LocalFunctionVersion {
