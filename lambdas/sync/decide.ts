@@ -77,12 +77,14 @@ export function describeAnswer(status: number, body: string): string {
 /**
  * The limit the shared bucket enforces: below the integration's own, so that network jitter
  * (two calls spaced exactly right leaving us, arriving closer together) never makes the
- * compliance API count more than its limit. The burst shrinks too, keeping a token in hand early on.
+ * compliance API count more than its limit. The burst is halved: after a pause (a stalled worker, a
+ * slow network), the tokens that piled up go out together with the calls the pause held back, and
+ * half the burst leaves room for both.
  */
 export function effectiveRateLimit(integration: IntegrationConfig, headroom: number): RateLimit {
   return {
     ratePerSecond: integration.ratePerSecond * headroom,
-    burst: Math.max(1, Math.floor(integration.burst * headroom)),
+    burst: Math.max(1, Math.floor(integration.burst / 2)),
   };
 }
 

@@ -14,7 +14,6 @@ import type { ReconcileResult } from '../../lambdas/reconcile/reconciler';
 import { keys, type SyncStatus } from '../../lambdas/shared/items';
 import { integrationColour, type StatusColour } from '../../lib/domain/integration-status';
 import { createQueueFromCfn, createTableFromCfn } from '../../lib/local/cfn-resources';
-import { ComplianceSimulator } from '../../lib/local/compliance-simulator';
 import {
   CELL_TABLE_PROPS,
   SYNC_DLQ_PROPS,
@@ -23,6 +22,7 @@ import {
   type LocalAws,
 } from '../support/local-aws';
 import { pendingOrder, syncMessage } from '../support/orders';
+import { RemoteComplianceSimulator } from '../support/remote-simulator';
 import { lambdaContext, sqsRecord, SqsDriver } from '../support/sqs-driver';
 
 const TABLE = 'cell-sync';
@@ -41,14 +41,11 @@ let dlqUrl: string;
 let driver: SqsDriver | undefined;
 let syncHandler: (event: SQSEvent, context: Context) => Promise<SQSBatchResponse>;
 let reconcile: () => Promise<ReconcileResult>;
-const simulator = new ComplianceSimulator({
-  apiKeys: Object.fromEntries(Object.values(T).map((t) => [t, `key-${t}`])),
-  ratePerSecond: RATE,
-  burst: BURST,
-});
+const simulator = new RemoteComplianceSimulator();
 
 beforeAll(async () => {
   const [aws, baseUrl] = await Promise.all([startLocalAws(), simulator.start()]);
+  await simulator.setRateLimit(RATE, BURST);
   local = aws;
   doc = DynamoDBDocumentClient.from(local.ddbClient);
   await createTableFromCfn(local.ddbClient, TABLE, CELL_TABLE_PROPS);
@@ -281,13 +278,13 @@ describe('sync worker and reconciler against DynamoDB Local, fauxqs and the comp
         Entries: [{ Id: '0', ReceiptHandle: dead?.ReceiptHandle }],
       }),
     );
-    expect(simulator.counters()).toMatchObject({ accepted: 4, rejected: 1 });
+    expect(await simulator.counters()).toMatchObject({ accepted: 4, rejected: 1 });
   });
 
   it('integration down: 200 orders are kept PENDING, nothing is dead-lettered, and the status turns red', async () => {
-    simulator.setFault('down');
+    await simulator.setFault('down');
     startWorkers();
-    const before = simulator.counters().received;
+    const before = (await simulator.counters()).received;
     await seed(T.outage, 200);
 
     await waitFor('the queue is drained', () => queueEmpty(queueUrl));
@@ -295,14 +292,14 @@ describe('sync worker and reconciler against DynamoDB Local, fauxqs and the comp
     expect(await getItem(keys.breaker(T.outage))).toMatchObject({ state: 'open' });
     expect((await getItem(keys.integration(T.outage)))?.lastError).toMatch(/ECONNRESET/);
     // The breaker stopped the calls: a handful of failures and probes, not one call per order.
-    expect(simulator.counters().received - before).toBeLessThan(30);
+    expect((await simulator.counters()).received - before).toBeLessThan(30);
     expect(await queueEmpty(dlqUrl)).toBe(true);
     await waitFor('the status is red', async () => (await statusColour(T.outage)) === 'red', 5000);
   });
 
   it('integration back: the reconciler re-drives every order, each synced once, never above the rate limit', async () => {
-    simulator.setFault('none');
-    simulator.reset();
+    await simulator.setFault('none');
+    await simulator.reset();
     const started = Date.now();
 
     await waitFor(
@@ -311,13 +308,19 @@ describe('sync worker and reconciler against DynamoDB Local, fauxqs and the comp
         await reconcile();
         return (await countByStatus(T.outage, 'SYNCED')) === 200;
       },
-      45_000,
+      // Paced by the reconciler's batches and the rate limit; generous for a loaded CI machine.
+      100_000,
     );
 
     expect(await countByStatus(T.outage, 'PENDING')).toBe(0);
-    const receipts = simulator.receipts(T.outage);
+    const receipts = await simulator.receipts(T.outage);
     expect(new Set(receipts.map((r) => r.body.externalId)).size).toBe(200);
-    expect(simulator.counters()).toMatchObject({ accepted: 200, duplicates: 0, rateLimited: 0, failed: 0 });
+    expect(await simulator.counters()).toMatchObject({
+      accepted: 200,
+      duplicates: 0,
+      rateLimited: 0,
+      failed: 0,
+    });
     expect(await statusColour(T.outage)).toBe('green');
 
     const times = receipts.map((r) => Date.parse(r.receivedAt)).sort((a, b) => a - b);
@@ -329,7 +332,7 @@ describe('sync worker and reconciler against DynamoDB Local, fauxqs and the comp
         `recovered ${((Date.now() - started) / 1000).toFixed(1)} s after the API came back)`,
     );
     expect(busiest).toBeLessThanOrEqual(RATE + BURST);
-  });
+  }, 120_000);
 
   it('finds orders whose message was lost once their grace period is over, and syncs them', async () => {
     const overdue = new Date(Date.now() - 2 * GRACE_SECONDS * 1000).toISOString();
@@ -355,8 +358,7 @@ describe('sync worker and reconciler against DynamoDB Local, fauxqs and the comp
 
     await waitFor('the old orders are synced', async () => (await countByStatus(T.ancient, 'SYNCED')) === 3);
     expect(
-      simulator
-        .receipts(T.ancient)
+      (await simulator.receipts(T.ancient))
         .map((r) => r.body)
         .sort((a, b) => a.externalId.localeCompare(b.externalId)),
     ).toEqual(ids.map((id) => expect.objectContaining({ externalId: id, salesDateTime: longAgo })));

@@ -70,12 +70,12 @@ describe('sync decisions', () => {
     });
   });
 
-  it('runs the shared bucket below the integration limit, never below one call at a time', () => {
+  it('runs the shared bucket below the integration limit with half its burst, never below one call at a time', () => {
     expect(
       effectiveRateLimit({ baseUrl: 'https://x', ratePerSecond: 20, burst: 5, apiKeySecret: 's' }, 0.9),
     ).toEqual({
       ratePerSecond: 18,
-      burst: 4,
+      burst: 2,
     });
     expect(
       effectiveRateLimit({ baseUrl: 'https://x', ratePerSecond: 1, burst: 1, apiKeySecret: 's' }, 0.9),
