@@ -1,7 +1,8 @@
-import { badRequest } from '../shared/errors';
+import { badRequest, HttpError } from '../shared/errors';
 import type { Request } from '../shared/http';
 import { jsonBody } from '../shared/http';
 import { SYNC_STATUSES, type SyncStatus } from '../shared/items';
+import { claimedTenantOf, keyNotVerified, sameKeyHash, TENANT_HEADER } from '../shared/tenant';
 
 import { limitFrom } from './cursor';
 import type { Route } from './routes';
@@ -23,6 +24,38 @@ export interface AppContext {
 }
 
 const ORDER_ID = /^[a-z0-9]{1,64}$/;
+
+const READS = new Set(['GET', 'HEAD', 'OPTIONS']);
+
+/** Seconds a client waits before retrying a write refused while its tenant is being moved. */
+export const FROZEN_RETRY_AFTER_SECONDS = 5;
+
+/**
+ * A request from a router serving from its baked routes (the routing store is down and it has never
+ * seen the tenant): it carries the hash of the key the client presented, and the tenant that key claims.
+ * The hash must equal the cell's own copy (the tenant's `TENANT` item), compared in constant time;
+ * otherwise — or when the cell has no such item — the answer is the same 401, whether or not the tenant
+ * exists here. Once verified, the request goes on exactly like one the router authenticated. While the
+ * tenant is being moved away (its item is marked frozen) it may only read.
+ *
+ * A request without the hash header is returned unchanged: the router authenticated it.
+ */
+export async function verifyPresentedKey(
+  req: Request,
+  store: Pick<CellStore, 'tenantKey'>,
+  cellSecret: string | undefined,
+): Promise<Request> {
+  const claim = claimedTenantOf(req.headers, cellSecret);
+  if (!claim) return req;
+  const stored = await store.tenantKey(claim.tenantId);
+  if (!sameKeyHash(claim.keyHash, stored?.keyHash)) throw keyNotVerified();
+  if (stored?.frozen && !READS.has(req.method)) {
+    throw new HttpError(503, 'tenant_frozen', undefined, {
+      'retry-after': String(FROZEN_RETRY_AFTER_SECONDS),
+    });
+  }
+  return { ...req, headers: { ...req.headers, [TENANT_HEADER]: claim.tenantId } };
+}
 
 function statusFrom(raw: string | undefined): SyncStatus | undefined {
   if (raw === undefined || raw === '') return undefined;

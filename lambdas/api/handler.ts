@@ -8,9 +8,10 @@ import { HttpError } from '../shared/errors';
 import { errorResponse, json, toRequest } from '../shared/http';
 import { breakerPolicyFromEnv } from '../shared/integration-state';
 import { parseIntegrations } from '../shared/integrations';
-import { tenantOf } from '../shared/tenant';
+import { TENANT_HEADER, tenantOf } from '../shared/tenant';
 
-import { routes } from './app';
+import { routes, verifyPresentedKey } from './app';
+import { faultInjector } from './drill-fault';
 import { resolve } from './routes';
 import { CellStore } from './store';
 
@@ -44,13 +45,18 @@ const table = routes({ store, cellId: env.CELL_ID, release: env.RELEASE, version
   return tenantId;
 });
 
+/** Only `bulkhead drill bad-release` sets this, on a version it releases to be rolled back. */
+const drillFault = faultInjector(numberEnv('BULKHEAD_FAULT_RATE', 0));
+
 const identity = { 'x-bulkhead-cell': env.CELL_ID, 'x-bulkhead-version': `${env.RELEASE}/${version}` };
 
 /** The tenant API: maps the Function URL event to a route and back; never answers a 500 for bad input. */
 export const handler = async (event: APIGatewayProxyEventV2): Promise<APIGatewayProxyStructuredResultV2> => {
   let response: APIGatewayProxyStructuredResultV2;
   try {
-    const req = toRequest(event);
+    if (drillFault(event.headers?.[TENANT_HEADER])) throw new Error('drill fault (BULKHEAD_FAULT_RATE)');
+    // A fail-static request is verified against the cell's copy of the key hash before anything else.
+    const req = await verifyPresentedKey(toRequest(event), store, cellSecret);
     const { handler: route, params } = resolve(table, req);
     const reply = await route(req, params);
     response = json(reply.status, reply.body, reply.headers);

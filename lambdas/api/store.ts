@@ -27,6 +27,7 @@ import {
   SCHEMA_VERSION,
   SyncMessage,
   type SyncStatus,
+  TenantItem,
 } from '../shared/items';
 
 import { decodeCursor, encodeCursor } from './cursor';
@@ -426,6 +427,18 @@ export class CellStore {
   }
 
   /** A read that proves the table answers (the key addresses no tenant and no item). */
+  /**
+   * The cell's copy of the tenant's key hash, strongly consistent (a move's freeze mark must be seen);
+   * `undefined` when the tenant has no usable `TENANT` item here.
+   */
+  async tenantKey(tenantId: string): Promise<{ keyHash: string; frozen: boolean } | undefined> {
+    const out = await this.deps.ddb.send(
+      new GetCommand({ TableName: this.deps.tableName, Key: keys.tenant(tenantId), ConsistentRead: true }),
+    );
+    const item = TenantItem.safeParse(out.Item);
+    return item.success ? { keyHash: item.data.keyHash, frozen: item.data.frozen === true } : undefined;
+  }
+
   async tableReachable(): Promise<boolean> {
     try {
       await this.deps.ddb.send(

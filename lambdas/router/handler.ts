@@ -2,11 +2,12 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 
-import { bakedRoutesFromBundle, RouteCache, type RouteCacheCounters } from '../../lib/domain/route-cache';
+import { bakedRoutingFromBundle, RouteCache, type RouteCacheCounters } from '../../lib/domain/route-cache';
 import { documentClient } from '../shared/clients';
 import { numberEnv, requireEnv } from '../shared/env';
 
 import { createForwarder } from './forward';
+import { type CellLocator, FunctionUrlLocator, parseCellEndpoints, staticCellLocator } from './locator';
 import { route, type RouterDeps } from './router';
 import { DynamoRoutingStore } from './store';
 import type { RouterRequest, RouterResponse } from './types';
@@ -15,6 +16,14 @@ const env = requireEnv(['ROUTES_TABLE', 'REGISTRY_TABLE']);
 
 const logger = new Logger({ serviceName: 'router' });
 const metrics = new Metrics({ namespace: 'Bulkhead', serviceName: 'router' });
+
+/**
+ * Where a baked tenant's cell answers when the store is down: locally the endpoints the platform sets
+ * in `CELL_ENDPOINTS`; on AWS the cells' Function URLs, looked up (and cached) on demand.
+ */
+const locator: CellLocator = process.env.CELL_ENDPOINTS
+  ? staticCellLocator(parseCellEndpoints(process.env.CELL_ENDPOINTS))
+  : new FunctionUrlLocator({ timeoutMs: numberEnv('LOCATE_TIMEOUT_MS', 1000) });
 
 // Module scope = per warm instance: the cache and the keep-alive connections outlive one request.
 const deps: RouterDeps = {
@@ -25,7 +34,8 @@ const deps: RouterDeps = {
     timeoutMs: numberEnv('FORWARD_TIMEOUT_MS', 10_000),
   }).forward,
   cache: new RouteCache({ ttlMs: numberEnv('ROUTE_CACHE_TTL_SECONDS', 30) * 1000 }),
-  bakedRoutes: bakedRoutesFromBundle(),
+  bakedRoutes: bakedRoutingFromBundle(),
+  locator,
   maxBodyBytes: numberEnv('MAX_BODY_BYTES', 64 * 1024),
   storeTimeoutMs: numberEnv('STORE_TIMEOUT_MS', 500),
   pepper: process.env.API_KEY_PEPPER || undefined,
@@ -59,6 +69,7 @@ export function toResult(res: RouterResponse): APIGatewayProxyStructuredResultV2
 }
 
 const published: RouteCacheCounters = { failStatic: 0, bakedFallback: 0, storeErrors: 0 };
+let publishedLocatorFailures = 0;
 
 function publishCounters(): void {
   const counters = deps.cache.counters;
@@ -66,6 +77,14 @@ function publishCounters(): void {
     const delta = counters[name] - published[name];
     if (delta > 0) metrics.addMetric(`router.${name}`, MetricUnit.Count, delta);
     published[name] = counters[name];
+  }
+  if (locator instanceof FunctionUrlLocator && locator.failures > publishedLocatorFailures) {
+    metrics.addMetric(
+      'router.locatorFailures',
+      MetricUnit.Count,
+      locator.failures - publishedLocatorFailures,
+    );
+    publishedLocatorFailures = locator.failures;
   }
 }
 

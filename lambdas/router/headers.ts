@@ -1,7 +1,7 @@
 /**
  * Header hygiene at the router: what a client may pass to a cell, and what a cell may pass back.
  */
-import { CELL_SECRET_HEADER, TENANT_HEADER } from '../shared/tenant';
+import { CELL_SECRET_HEADER, CLAIMED_TENANT_HEADER, KEY_HASH_HEADER, TENANT_HEADER } from '../shared/tenant';
 
 export type HeaderValue = string | string[] | number | undefined;
 export type Headers = Record<string, string>;
@@ -45,18 +45,31 @@ function join(value: Exclude<HeaderValue, undefined>): string {
   return Array.isArray(value) ? value.join(', ') : String(value);
 }
 
-export interface UpstreamIdentity {
-  /** The authenticated tenant (never taken from the client). */
-  readonly tenantId: string;
+export type UpstreamIdentity = (
+  | {
+      /** The authenticated tenant (never taken from the client). */
+      readonly tenantId: string;
+      readonly claim?: never;
+    }
+  | {
+      readonly tenantId?: never;
+      /**
+       * Fail static, cold: the tenant the key claims and the hash of the presented key, for the cell to
+       * verify; no trusted tenant header is sent (see `KEY_HASH_HEADER`).
+       */
+      readonly claim: { readonly tenantId: string; readonly keyHash: string };
+    }
+) & {
   /** The cell's shared secret (local target); absent on AWS, where SigV4 proves the caller. */
   readonly cellSecret?: string;
-}
+};
 
 /**
  * The headers sent to the cell: the client's, minus hop-by-hop headers, `authorization` (the tenant's
  * API key stays at the router; on AWS the slot carries the SigV4 signature), AWS signing headers and
- * every client-sent `x-bulkhead-*` header (no spoofing); plus the trusted tenant header and, when
- * configured, the cell secret. Names are lower-cased.
+ * every client-sent `x-bulkhead-*` header (no spoofing); plus the trusted tenant header (or, for a key
+ * the cell must verify, the claimed tenant and the key's hash) and, when configured, the cell secret.
+ * Names are lower-cased.
  */
 export function upstreamRequestHeaders(
   client: Record<string, HeaderValue>,
@@ -71,7 +84,12 @@ export function upstreamRequestHeaders(
       continue;
     out[name] = out[name] === undefined ? join(value) : `${out[name]}, ${join(value)}`;
   }
-  out[TENANT_HEADER] = identity.tenantId;
+  if (identity.claim) {
+    out[CLAIMED_TENANT_HEADER] = identity.claim.tenantId;
+    out[KEY_HASH_HEADER] = identity.claim.keyHash;
+  } else {
+    out[TENANT_HEADER] = identity.tenantId;
+  }
   if (identity.cellSecret !== undefined) out[CELL_SECRET_HEADER] = identity.cellSecret;
   return out;
 }

@@ -2,12 +2,14 @@
  * The router's request pipeline, free of Lambda and AWS SDK types: authenticate the tenant's API key,
  * find its cell (cache → store → fail static → baked map), apply tenant/cell status, forward.
  *
- * It keeps no per-request state beyond the cache in `deps`.
+ * It keeps no per-request state beyond the caches in `deps`.
  */
-import { parseApiKey, verifyApiKey } from '../../lib/domain/api-keys';
+import { hashApiKey, parseApiKey, verifyApiKey } from '../../lib/domain/api-keys';
 import {
-  type BakedRoutes,
+  type BakedCell,
+  type BakedRouting,
   type CellRoute,
+  EMPTY_BAKED_ROUTING,
   resolveCached,
   resolveTenant,
   type RouteCache,
@@ -15,7 +17,8 @@ import {
 } from '../../lib/domain/route-cache';
 
 import { RETRY_AFTER_SECONDS } from './forward';
-import { upstreamRequestHeaders } from './headers';
+import { CELL_HEADER, upstreamRequestHeaders } from './headers';
+import type { CellLocator } from './locator';
 import { type Forward, jsonResponse, type RouterRequest, type RouterResponse } from './types';
 
 export interface RoutingStore {
@@ -29,8 +32,10 @@ export interface RouterDeps {
   readonly cache: RouteCache;
   /** @default Date.now */
   readonly now?: () => number;
-  /** Tenant → cell from the fleet file (see `bakedRoutesFromBundle`). @default {} */
-  readonly bakedRoutes?: BakedRoutes;
+  /** Tenant → cell and cell → account/region from the fleet file (see `bakedRoutingFromBundle`). @default none */
+  readonly bakedRoutes?: BakedRouting;
+  /** Finds a cell's endpoint without the store, for baked tenants. @default none: baked tenants get 503 */
+  readonly locator?: CellLocator;
   /** Request bodies larger than this get 413 before anything is forwarded. @default 65536 */
   readonly maxBodyBytes?: number;
   /** Pepper mixed into API key hashes, if the keys were hashed with one. */
@@ -47,6 +52,8 @@ const retryAfter = { 'retry-after': String(RETRY_AFTER_SECONDS) };
 export const unauthenticated = (): RouterResponse =>
   jsonResponse(401, { error: 'unauthenticated' }, { 'www-authenticate': 'Bearer' });
 const unavailable = (error: string): RouterResponse => jsonResponse(503, { error }, retryAfter);
+/** The one answer while a tenant cannot be authenticated for want of the routing store. */
+export const routingUnavailable = (): RouterResponse => unavailable('routing_unavailable');
 
 const READS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
@@ -78,7 +85,7 @@ export async function route(req: RouterRequest, deps: RouterDeps): Promise<Route
     claimed.tenantId,
     now,
     (id) => deps.store.getTenant(id),
-    deps.bakedRoutes ?? {},
+    deps.bakedRoutes ?? EMPTY_BAKED_ROUTING,
     deps.storeTimeoutMs,
   );
   let tenantRoute: TenantRoute;
@@ -93,13 +100,10 @@ export async function route(req: RouterRequest, deps: RouterDeps): Promise<Route
       verifyApiKey(key, undefined, deps.pepper);
       return unauthenticated();
     case 'baked':
-    // The baked map knows the tenant's cell but holds no key hash, so the key cannot be checked and
-    // the request must not be forwarded. Same answer as for a tenant that is not baked: which tenants
-    // are baked must not leak either.
-    // falls through
+      return routeBaked(req, deps, now, method, claimed.tenantId, key, tenant.cellId, tenant.cell);
     case 'unavailable':
       verifyApiKey(key, undefined, deps.pepper);
-      return unavailable('routing_unavailable');
+      return routingUnavailable();
   }
 
   // 2. Only authenticated tenants learn about limits and states.
@@ -126,11 +130,9 @@ export async function route(req: RouterRequest, deps: RouterDeps): Promise<Route
   if (cell.value.status !== 'active') return unavailable('cell_unavailable');
 
   // 4. Forward.
-  const path = req.path.startsWith('/') ? req.path : `/${req.path}`;
-  const url = `${cell.value.endpoint.replace(/\/+$/, '')}${path}${req.query ? `?${req.query}` : ''}`;
   return deps.forward({
     cellId: tenantRoute.cellId,
-    url,
+    url: upstreamUrl(cell.value.endpoint, req),
     method,
     headers: upstreamRequestHeaders(req.headers, {
       tenantId: claimed.tenantId,
@@ -138,4 +140,62 @@ export async function route(req: RouterRequest, deps: RouterDeps): Promise<Route
     }),
     body: method === 'GET' || method === 'HEAD' ? undefined : req.body,
   });
+}
+
+function upstreamUrl(endpoint: string, req: RouterRequest): string {
+  const path = req.path.startsWith('/') ? req.path : `/${req.path}`;
+  return `${endpoint.replace(/\/+$/, '')}${path}${req.query ? `?${req.query}` : ''}`;
+}
+
+/**
+ * Cold, store down, tenant baked in from the fleet file: the router cannot check the key, so it forwards
+ * the key's hash and lets the cell check it against its own copy (`lambdas/api/app.ts`).
+ *
+ * Which tenants are baked must not leak: until the cell has verified the key, every refusal on this path
+ * is the very answer an unknown tenant gets ({@link routingUnavailable}) — no cell endpoint, a cell that
+ * is not active or cannot be reached, a body over the limit, and the cell's 401 for a wrong key. Only a
+ * verified request gets the cell's own answer (including its 503 for a tenant being moved). The tenant's
+ * own status is unknown here; the cell enforces the freeze of a move from its copy.
+ */
+async function routeBaked(
+  req: RouterRequest,
+  deps: RouterDeps,
+  now: number,
+  method: string,
+  tenantId: string,
+  key: string,
+  cellId: string,
+  bakedCell: BakedCell,
+): Promise<RouterResponse> {
+  const keyHash = hashApiKey(key, deps.pepper);
+  if (bodyTooLarge(req, deps.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES)) return routingUnavailable();
+
+  // A cell this instance has seen (fresh or stale) is used as known, without asking the store again: it
+  // is down, and asking would only add its timeout. Otherwise the locator.
+  const cached = deps.cache.cells.get(cellId, now);
+  let endpoint: { readonly endpoint: string; readonly secret?: string } | undefined;
+  if (cached.kind !== 'miss') {
+    if (cached.value.status !== 'active') return routingUnavailable();
+    endpoint = cached.value;
+  } else {
+    endpoint = await deps.locator?.locate(cellId, bakedCell).catch(() => undefined);
+  }
+  if (!endpoint) return routingUnavailable();
+
+  const res = await deps.forward({
+    cellId,
+    url: upstreamUrl(endpoint.endpoint, req),
+    method,
+    headers: upstreamRequestHeaders(req.headers, {
+      claim: { tenantId, keyHash },
+      cellSecret: endpoint.secret,
+    }),
+    body: method === 'GET' || method === 'HEAD' ? undefined : req.body,
+  });
+  // The cell refused the key (or has no copy of it, or predates key checks and saw no tenant); or the
+  // forwarder could not reach the cell (its answers carry no cell header).
+  if (res.status === 401 || (res.status === 503 && res.headers[CELL_HEADER] === undefined)) {
+    return routingUnavailable();
+  }
+  return res;
 }

@@ -25,6 +25,8 @@ export const keys = {
   integration: (tenantId: string) => ({ pk: tenantId, sk: 'INTEGRATION#SETTINGS' }),
   breaker: (tenantId: string) => ({ pk: tenantId, sk: 'INTEGRATION#BREAKER' }),
   bucket: (tenantId: string) => ({ pk: tenantId, sk: 'INTEGRATION#BUCKET' }),
+  /** The tenant's key hash, the cell's own copy (see {@link TenantItem}). */
+  tenant: (tenantId: string) => ({ pk: tenantId, sk: 'TENANT' }),
   statusPk: (tenantId: string, status: SyncStatus) => `${tenantId}#${status}`,
 };
 
@@ -64,6 +66,19 @@ export const IntegrationSettingsItem = z.looseObject({
   lastError: z.string().optional(),
   lastErrorAt: z.number().optional(),
 });
+
+/**
+ * The cell's copy of the tenant's API key hash (the routing store holds the other), written when the
+ * tenant is placed or seeded and moved with the rest of its items. A router that cannot reach the
+ * routing store forwards the hash of the presented key; the cell serves only if it equals this one.
+ * `frozen` is set on the source while the tenant is being moved: such a request may then only read.
+ */
+export const TenantItem = z.looseObject({
+  schemaVersion,
+  keyHash: z.string(),
+  frozen: z.boolean().optional(),
+});
+export type TenantItem = z.infer<typeof TenantItem>;
 
 /** What the API enqueues and the reconciler re-enqueues: just enough to find the order. */
 export const SyncMessage = z.looseObject({ schemaVersion, tenantId: z.string(), orderId: z.string() });

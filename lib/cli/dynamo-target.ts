@@ -8,8 +8,10 @@
 import {
   type AttributeValue,
   BatchWriteItemCommand,
+  DeleteItemCommand,
   type DynamoDBClient,
   GetItemCommand,
+  PutItemCommand,
   QueryCommand,
   type QueryCommandInput,
   UpdateItemCommand,
@@ -67,6 +69,37 @@ function normalize(value: AttributeValue): unknown {
   if (value.M) return { M: Object.fromEntries(Object.entries(value.M).map(([k, v]) => [k, normalize(v)])) };
   if (value.L) return { L: value.L.map(normalize) };
   return value;
+}
+
+const conditionFailed = (error: unknown): boolean =>
+  (error as Error).name === 'ConditionalCheckFailedException';
+
+function tenantItemKey(tenantId: string): AttributeMap {
+  const { pk, sk } = keys.tenant(tenantId);
+  return { [K.partitionKey]: { S: pk }, [K.sortKey]: { S: sk } };
+}
+
+/**
+ * Writes a tenant's `TENANT` item (the cell's copy of its key hash) into a cell table, replacing any
+ * there. What `tenants place`/`seed` write; the local platform calls it for the fleet's tenants at start.
+ */
+export async function putTenantKeyItem(
+  ddb: DynamoDBClient,
+  tableName: string,
+  tenantId: string,
+  keyHash: string,
+): Promise<void> {
+  await ddb.send(
+    new PutItemCommand({
+      TableName: tableName,
+      Item: {
+        ...tenantItemKey(tenantId),
+        keyHash: { S: keyHash },
+        schemaVersion: { N: String(SCHEMA_VERSION) },
+        updatedAt: { S: new Date().toISOString() },
+      },
+    }),
+  );
 }
 
 export interface DynamoCellDataProps {
@@ -244,6 +277,43 @@ export class DynamoCellData implements CellData {
 
   async integrationConfigured(tenantId: string): Promise<boolean | undefined> {
     return this.props.integratedTenants?.has(tenantId);
+  }
+
+  putTenantKey(tenantId: string, keyHash: string): Promise<void> {
+    return putTenantKeyItem(this.props.ddb, this.props.tableName, tenantId, keyHash);
+  }
+
+  async removeTenantKey(tenantId: string, keyHash: string): Promise<void> {
+    try {
+      await this.props.ddb.send(
+        new DeleteItemCommand({
+          TableName: this.props.tableName,
+          Key: tenantItemKey(tenantId),
+          ConditionExpression: 'keyHash = :h',
+          ExpressionAttributeValues: { ':h': { S: keyHash } },
+        }),
+      );
+    } catch (error) {
+      if (!conditionFailed(error)) throw error;
+    }
+  }
+
+  async setTenantFrozen(tenantId: string, frozen: boolean): Promise<void> {
+    try {
+      await this.props.ddb.send(
+        new UpdateItemCommand({
+          TableName: this.props.tableName,
+          Key: tenantItemKey(tenantId),
+          UpdateExpression: frozen ? 'SET frozen = :t' : 'REMOVE frozen',
+          // Never create a TENANT item without a key hash: a tenant without one stays without one.
+          ConditionExpression: 'attribute_exists(#pk)',
+          ExpressionAttributeNames: { '#pk': K.partitionKey },
+          ...(frozen && { ExpressionAttributeValues: { ':t': { BOOL: true } } }),
+        }),
+      );
+    } catch (error) {
+      if (!conditionFailed(error)) throw error;
+    }
   }
 }
 

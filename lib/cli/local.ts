@@ -3,6 +3,7 @@ import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 
 import { ControlServer } from '../local/control-server';
+import { LocalReleases, registerReleaseHandlers } from '../local/local-releases';
 import { FAULTS, LocalPlatform } from '../local/platform';
 import { platformHome, readState, stateFile } from '../local/platform-state';
 
@@ -48,10 +49,13 @@ async function up(argv: readonly string[]): Promise<number> {
     log: (line) => console.error(line),
   });
   const control = new ControlServer(platform);
+  const releases = new LocalReleases(platform);
+  registerReleaseHandlers(control, releases);
   let stopping: Promise<void> | undefined;
   const stop = () => {
     stopping ??= (async () => {
       console.error('local: stopping every process ...');
+      releases.close();
       await control.stop();
       await platform.stop();
     })();

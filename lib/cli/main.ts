@@ -2,6 +2,7 @@
 
 import { bench } from './bench';
 import { localCommand } from './local';
+import { drillCommand, releaseCommand, rollbackCommand, statusCommand, withUsage } from './release';
 import { tenantsCommand } from './tenants';
 
 export type Command = (args: readonly string[]) => Promise<number>;
@@ -10,6 +11,10 @@ const COMMANDS: Record<string, Command> = {
   local: localCommand,
   bench,
   tenants: tenantsCommand,
+  release: withUsage('release', releaseCommand),
+  rollback: withUsage('rollback', rollbackCommand),
+  drill: withUsage('drill', drillCommand),
+  status: withUsage('status', statusCommand),
 };
 
 const USAGE = `usage: bulkhead <command> [options]

@@ -56,6 +56,13 @@ export interface CellData extends TenantData {
    * when the target cannot tell.
    */
   integrationConfigured(tenantId: string): Promise<boolean | undefined>;
+  /**
+   * Writes the cell's copy of the tenant's key hash (its `TENANT` item, see `lambdas/shared/items.ts`),
+   * replacing any there: what a router without its store has the cell check a presented key against.
+   */
+  putTenantKey(tenantId: string, keyHash: string): Promise<void>;
+  /** Deletes the tenant's `TENANT` item, only if it holds `keyHash` (a placement that lost a race). */
+  removeTenantKey(tenantId: string, keyHash: string): Promise<void>;
 }
 
 export interface Target {

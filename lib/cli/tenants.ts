@@ -1,8 +1,9 @@
 /**
- * `bulkhead tenants list|place|move`: the tenant lifecycle, over an AWS or a local target.
+ * `bulkhead tenants list|place|seed|move`: the tenant lifecycle, over an AWS or a local target.
  *
  *   bulkhead tenants list [--json]
  *   bulkhead tenants place <tenant> [--region R] [--json]
+ *   bulkhead tenants seed [--json]
  *   bulkhead tenants move <tenant> --to <cell> [--settle-seconds N] [--page-size N]
  *
  * Common options: --target aws|local (default: local when a local platform runs, else aws) and
@@ -22,20 +23,22 @@ import {
   moveTenant,
   refuseMove,
 } from '../domain/migration';
-import { type CellCapacity, chooseCell, refusePlacement } from '../domain/placement';
+import { type CellCapacity, chooseCell, refuseDeclaredCell, refusePlacement } from '../domain/placement';
 import { readState } from '../local/platform-state';
 
-import { type CellRecord, movePorts, type Target } from './target';
+import { type CellRecord, movePorts, type RouteRecord, type Target } from './target';
 
 const USAGE = `usage: bulkhead tenants <command> [options]
 
   list [--json]                                 tenant → cell → status
   place <tenant> [--region R] [--json]          put a new tenant on the emptiest active cell; prints its API key once
+  seed [--json]                                 place every tenant of the fleet file not yet routed on its declared
+                                                cell (run after \`cdk deploy\`); prints each new API key once
   move <tenant> --to <cell> [--settle-seconds N] [--page-size N]
                                                 move a tenant and its data to another cell (resumable)
 
 options: --target aws|local   where to act (default: local when a local platform runs, else aws)
-         --config FILE        the fleet file (default: cells.config.ts for aws)`;
+         --config FILE        the fleet file (default: cells.config.ts for aws, and for seed)`;
 
 const DEFAULT_FLEET_FILE = 'cells.config.ts';
 
@@ -103,6 +106,42 @@ export async function listTenants(target: Target, json: boolean, io: Io = consol
   return 0;
 }
 
+export type Placed =
+  | { readonly ok: true; readonly apiKey: string }
+  | { readonly ok: false; readonly reason: string; readonly existing?: RouteRecord };
+
+/**
+ * Puts a new tenant on `cellId` with a fresh API key: first the cell's copy of the key hash (so no route
+ * is ever live without it, and a cell that cannot be written leaves nothing behind), then the route,
+ * only if the tenant has none. When another placement of the same tenant won meanwhile, the cell is
+ * left as that placement wants it (its copy restored, or ours removed).
+ */
+export async function placeInCell(target: Target, tenantId: string, cellId: string): Promise<Placed> {
+  const apiKey = generateApiKey(tenantId);
+  const keyHash = hashApiKey(apiKey);
+  const cell = await target.cell(cellId);
+  await cell.putTenantKey(tenantId, keyHash);
+  const created = await target.createRoute({
+    tenantId,
+    cellId,
+    status: 'active',
+    keyHash,
+    createdAt: new Date().toISOString(),
+  });
+  if (created) return { ok: true, apiKey };
+  const winner = await target.getRoute(tenantId);
+  if (winner?.cellId === cellId) await cell.putTenantKey(tenantId, winner.keyHash);
+  else await cell.removeTenantKey(tenantId, keyHash);
+  return {
+    ok: false,
+    reason: `tenant '${tenantId}' already exists (placed meanwhile)`,
+    ...(winner && { existing: winner }),
+  };
+}
+
+const KEY_WARNING =
+  'warning: API keys are shown once and are not stored (only their hashes are); keep them safe now';
+
 export interface PlaceOptions {
   readonly region?: string;
   readonly json?: boolean;
@@ -128,15 +167,9 @@ export async function placeTenant(
   const placement = chooseCell(cells.map(capacityOf), options.region);
   if (!placement.ok) return fail(placement.reason);
 
-  const apiKey = generateApiKey(tenantId);
-  const created = await target.createRoute({
-    tenantId,
-    cellId: placement.cellId,
-    status: 'active',
-    keyHash: hashApiKey(apiKey),
-    createdAt: new Date().toISOString(),
-  });
-  if (!created) return fail(`tenant '${tenantId}' already exists (placed meanwhile)`);
+  const placed = await placeInCell(target, tenantId, placement.cellId);
+  if (!placed.ok) return fail(placed.reason);
+  const { apiKey } = placed;
 
   const cell = cells.find((c) => c.cellId === placement.cellId);
   if (options.json) {
@@ -147,6 +180,96 @@ export async function placeTenant(
   }
   io.err('warning: this API key is shown once and is not stored (only its hash is); keep it safe now');
   return 0;
+}
+
+export interface SeedOptions {
+  readonly json?: boolean;
+}
+
+interface SeedRow {
+  readonly tenantId: string;
+  readonly cellId: string;
+}
+
+function printTable(rows: readonly (readonly string[])[], io: Io): void {
+  const widths = rows[0].map((_, i) => Math.max(...rows.map((row) => row[i].length)));
+  for (const row of rows)
+    io.out(
+      row
+        .map((cell, i) => cell.padEnd(widths[i]))
+        .join('  ')
+        .trimEnd(),
+    );
+}
+
+/**
+ * `tenants seed`: every tenant of the fleet file the routing store does not know yet is placed on the
+ * cell the fleet file declares (route + the cell's copy of its key hash), with a new API key printed
+ * once. Tenants already routed are left alone, wherever they are now (moved, say): running it again
+ * changes nothing. Exits 1 if some tenant could not be seeded, with the reason for each.
+ */
+export async function seedTenants(
+  target: Target,
+  fleet: Fleet,
+  options: SeedOptions = {},
+  io: Io = consoleIo,
+): Promise<number> {
+  const [routes, registry] = await Promise.all([target.listRoutes(), target.listCells()]);
+  const routed = new Map(routes.map((r) => [r.tenantId, r]));
+  const cells = registry.map(capacityOf);
+  const seeded: (SeedRow & { readonly region: string; readonly apiKey: string })[] = [];
+  const existing: SeedRow[] = [];
+  const failed: (SeedRow & { readonly reason: string })[] = [];
+
+  const declared = fleet.cells.flatMap((c) => c.tenants.map((t) => ({ tenantId: t.id, cell: c })));
+  const toSeed = declared.filter((d) => !routed.has(d.tenantId));
+  if (toSeed.length > 0)
+    io.err(`seeding ${toSeed.length} of ${declared.length} tenants on ${target.description}`);
+  for (const { tenantId, cell } of declared) {
+    const route = routed.get(tenantId);
+    if (route) {
+      existing.push({ tenantId, cellId: route.cellId });
+      continue;
+    }
+    const refusal =
+      refusePlacement(tenantId, undefined, RESERVED_TENANT_IDS) ?? refuseDeclaredCell(cell.id, cells);
+    if (refusal) {
+      failed.push({ tenantId, cellId: cell.id, reason: refusal });
+      io.err(`  ${tenantId}: not seeded: ${refusal}`);
+      continue;
+    }
+    let placed: Placed;
+    try {
+      placed = await placeInCell(target, tenantId, cell.id);
+    } catch (error) {
+      const reason = (error as Error).message.split('\n')[0];
+      failed.push({ tenantId, cellId: cell.id, reason });
+      io.err(`  ${tenantId}: not seeded: ${reason}`);
+      continue;
+    }
+    if (!placed.ok) {
+      // Placed by someone else meanwhile: it exists now, and is left alone like the others.
+      existing.push({ tenantId, cellId: placed.existing?.cellId ?? cell.id });
+      continue;
+    }
+    const i = cells.findIndex((c) => c.id === cell.id);
+    cells[i] = { ...cells[i], tenantCount: cells[i].tenantCount + 1 };
+    seeded.push({ tenantId, cellId: cell.id, region: cell.region, apiKey: placed.apiKey });
+    io.err(`  ${tenantId}: seeded on ${cell.id} (${seeded.length}/${toSeed.length})`);
+  }
+
+  if (options.json) {
+    io.out(JSON.stringify({ seeded, existing, failed }, null, 2));
+  } else if (seeded.length > 0) {
+    printTable([['TENANT', 'CELL', 'API KEY'], ...seeded.map((r) => [r.tenantId, r.cellId, r.apiKey])], io);
+  }
+  io.err(
+    `seeded ${seeded.length} tenant${seeded.length === 1 ? '' : 's'}; ` +
+      `${existing.length} already in the routing store, left alone` +
+      (failed.length > 0 ? `; ${failed.length} not seeded` : ''),
+  );
+  if (seeded.length > 0) io.err(KEY_WARNING);
+  return failed.length > 0 ? 1 : 0;
 }
 
 export type MoveCommandOptions = Pick<MoveOptions, 'pageSize' | 'settleMs' | 'afterSave'>;
@@ -212,33 +335,45 @@ interface TargetArgs {
   readonly config?: string;
 }
 
+/*
+ * Modules are loaded where they are needed, not at the top: each target pulls in only what it needs (the
+ * AWS one loads aws-cdk-lib for the alias name), and require() because the CLI's loader (tsx/cjs)
+ * compiles required modules only.
+ */
+/* eslint-disable @typescript-eslint/no-require-imports -- see above */
+const loadFleet = (file: string): Fleet =>
+  (require('../config/load') as typeof import('../config/load')).loadFleet(file);
+
+/** The fleet file for `seed`: --config, else cells.config.ts, which must exist. */
+function seedFleet(args: TargetArgs): Fleet {
+  const file = args.config ?? DEFAULT_FLEET_FILE;
+  if (!fs.existsSync(file)) throw new UsageError(`no fleet file ${file} here: pass --config FILE`);
+  return loadFleet(file);
+}
+
 /** The target named by --target, or the running local platform, or AWS. */
-function openTarget(args: TargetArgs): Target {
+function openTarget(args: TargetArgs, fleet?: Fleet): Target {
   if (args.target !== undefined && args.target !== 'aws' && args.target !== 'local') {
     throw new UsageError(`--target must be aws or local, got '${args.target}'`);
   }
-  // Loaded here, not at the top: each pulls in only what its target needs (the AWS one loads aws-cdk-lib
-  // for the alias name), and require() because the CLI's loader (tsx/cjs) compiles required modules only.
-  /* eslint-disable @typescript-eslint/no-require-imports -- see above */
-  const loadFleet = (file: string): Fleet =>
-    (require('../config/load') as typeof import('../config/load')).loadFleet(file);
   const state = args.target === 'aws' ? undefined : readState();
   if (args.target === 'local' || (args.target === undefined && state)) {
     if (!state)
       throw new UsageError('no local platform is running (start one with `npm start`), or use --target aws');
     const { LocalTarget } = require('./local-target') as typeof import('./local-target');
-    return new LocalTarget(state, args.config ? { fleet: loadFleet(args.config) } : {});
+    const localFleet = fleet ?? (args.config ? loadFleet(args.config) : undefined);
+    return new LocalTarget(state, localFleet ? { fleet: localFleet } : {});
   }
   const fleetFile = args.config ?? DEFAULT_FLEET_FILE;
-  if (args.target === undefined && !fs.existsSync(fleetFile)) {
+  if (!fleet && args.target === undefined && !fs.existsSync(fleetFile)) {
     throw new UsageError(
       `no local platform is running here, and there is no ${fleetFile} for AWS: start one with \`npm start\`, or pass --config FILE`,
     );
   }
   const { AwsTarget } = require('./aws-target') as typeof import('./aws-target');
-  /* eslint-enable @typescript-eslint/no-require-imports */
-  return new AwsTarget(loadFleet(fleetFile));
+  return new AwsTarget(fleet ?? loadFleet(fleetFile));
 }
+/* eslint-enable @typescript-eslint/no-require-imports */
 
 function positiveNumber(name: string, raw: string | undefined, allowZero = false): number | undefined {
   if (raw === undefined) return undefined;
@@ -283,6 +418,12 @@ export async function tenantsCommand(argv: readonly string[]): Promise<number> {
         expect(1, 'one tenant id');
         target = openTarget(values);
         return await placeTenant(target, positionals[0], { region: values.region, json: values.json });
+      case 'seed': {
+        expect(0, 'no arguments');
+        const fleet = seedFleet(values);
+        target = openTarget(values, fleet);
+        return await seedTenants(target, fleet, { json: values.json });
+      }
       case 'move': {
         expect(1, 'one tenant id');
         if (!values.to) throw new UsageError('move needs --to <cell>');

@@ -12,6 +12,8 @@ export const ROUTER_ROLE = 'bulkhead-router';
 /** Role cells assume, at deploy time, to register their endpoint in the router's registry. */
 export const CELL_REGISTRAR_ROLE = 'bulkhead-cell-registrar';
 export const cellApiFunctionName = (cellId: string): string => `bulkhead-${cellId}-api`;
+/** The name of the alias that takes traffic; a release moves it from one version to the next. */
+export const LIVE_ALIAS = 'live';
 
 export const TAG_CELL = 'bulkhead:cell';
 export const TAG_WAVE = 'bulkhead:wave';

@@ -8,12 +8,15 @@
  *
  * - freeze: the route is frozen when the move begins (writes answer 503, reads go on); then the source's
  *   integration is switched off (its previous value remembered first) so the source worker cannot sync
- *   an order that is about to move, and the move waits until no router can still hold the unfrozen route.
+ *   an order that is about to move, the cell's copy of the tenant's key is marked frozen (a router serving
+ *   from its baked routes, without the store, is then refused writes by the cell itself), and the move
+ *   waits until no router can still hold the unfrozen route.
  * - copy: the tenant's items, page by page, with idempotent puts; the cursor is saved after each page.
  *   A copy from the start first empties the target of the tenant's items.
  * - verify: count and checksum equal at source and target, or the copy starts over.
  * - flip: the route points at the target (only if still frozen and still at the source).
- * - unfreeze: the integration setting is restored at the target, then the route is active again.
+ * - unfreeze: the integration setting is restored and the key copy unmarked at the target, then the
+ *   route is active again.
  * - cleanup: pending sync work is enqueued at the target; once no router can still read from the
  *   source, the source's items are deleted.
  */
@@ -200,6 +203,11 @@ export interface TenantData {
   setIntegrationEnabled(tenantId: string, enabled: boolean): Promise<void>;
   /** Sends a sync message for each of the tenant's pending orders; how many were sent. */
   enqueuePendingSyncs(tenantId: string): Promise<number>;
+  /**
+   * Marks the cell's copy of the tenant's key hash (its `TENANT` item) frozen, or not; a tenant without
+   * that item is left without it.
+   */
+  setTenantFrozen(tenantId: string, frozen: boolean): Promise<void>;
 }
 
 export interface RouteChange {
@@ -324,6 +332,7 @@ export async function runMove(
           await persist({ ...p, integrationWasEnabled: await source.integrationEnabled(tenantId) });
         }
         await source.setIntegrationEnabled(tenantId, false);
+        await source.setTenantFrozen(tenantId, true);
         await settle(p.startedAt, 'for routers to drop the unfrozen route and in-flight work to finish');
         await persist({ ...p, step: 'copy' });
         break;
@@ -384,6 +393,7 @@ export async function runMove(
       }
       case 'unfreeze': {
         await target.setIntegrationEnabled(tenantId, p.integrationWasEnabled ?? true);
+        await target.setTenantFrozen(tenantId, false);
         await persist({ ...p, step: 'cleanup' }, { status: 'active' });
         event(`unfroze ${tenantId} on ${p.to}`);
         break;

@@ -64,3 +64,15 @@ export function refusePlacement(
   if (existingCell !== undefined) return `tenant '${tenantId}' already exists (on cell ${existingCell})`;
   return undefined;
 }
+
+/**
+ * Why a tenant cannot go on the cell the fleet file declares for it (`tenants seed`), or `undefined`:
+ * the cell must be registered (deployed), active, and have room.
+ */
+export function refuseDeclaredCell(cellId: string, cells: readonly CellCapacity[]): string | undefined {
+  const cell = cells.find((c) => c.id === cellId);
+  if (!cell) return `cell ${cellId} is not in the cell registry: deploy Bulkhead-Cell-${cellId} first`;
+  if (cell.status !== 'active') return `cell ${cellId} is ${cell.status}, not active: it takes no tenants`;
+  if (freeSlots(cell) <= 0) return `cell ${cellId} is full (${cell.tenantCount}/${cell.maxTenants} tenants)`;
+  return undefined;
+}

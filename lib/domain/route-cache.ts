@@ -5,6 +5,7 @@
  * store fails (error or timeout) the stale entry is served anyway — fail static — and counted. A cold
  * miss with the store down falls back to the tenant → cell map baked into the bundle at synth time.
  */
+import type { Fleet } from '../config/types';
 
 export type TenantStatus = 'active' | 'frozen' | (string & NonNullable<unknown>);
 export type CellStatus = 'active' | 'draining' | 'down' | (string & NonNullable<unknown>);
@@ -153,18 +154,82 @@ export async function resolveCached<V>(
   }
 }
 
-/** Tenant → cell map from the fleet file, baked into the router bundle at synth time. */
-export type BakedRoutes = Readonly<Record<string, string>>;
+/**
+ * What the router knows of the fleet file without the routing store, baked into its bundle at synth
+ * time: each declared tenant's cell, and each cell's account and region (where to look its endpoint up).
+ * No key hashes (keys are created after synth and rotate without a deploy) and no endpoints (Function
+ * URLs exist only after the cells are deployed).
+ */
+export interface BakedRouting {
+  readonly tenants: Readonly<Record<string, { readonly cellId: string }>>;
+  readonly cells: Readonly<Record<string, BakedCell>>;
+}
+
+export interface BakedCell {
+  readonly region: string;
+  readonly account: string;
+}
+
+export const EMPTY_BAKED_ROUTING: BakedRouting = { tenants: {}, cells: {} };
+
+/** The baked routing of a fleet: every tenant of the fleet file, every cell (whatever cells are selected). */
+export function bakedRoutingOf(fleet: Fleet): BakedRouting {
+  return {
+    tenants: Object.fromEntries(fleet.cells.flatMap((c) => c.tenants.map((t) => [t.id, { cellId: c.id }]))),
+    cells: Object.fromEntries(fleet.cells.map((c) => [c.id, { region: c.region, account: c.account }])),
+  };
+}
+
+const own = <V>(record: Readonly<Record<string, V>>, key: string): V | undefined =>
+  Object.prototype.hasOwnProperty.call(record, key) ? record[key] : undefined;
+
+/** The baked cell of a tenant, if both the tenant and its cell are baked in. */
+export function bakedCellOf(
+  baked: BakedRouting,
+  tenantId: string,
+): { readonly cellId: string; readonly cell: BakedCell } | undefined {
+  const cellId = own(baked.tenants, tenantId)?.cellId;
+  const cell = cellId === undefined ? undefined : own(baked.cells, cellId);
+  return cellId !== undefined && cell ? { cellId, cell } : undefined;
+}
+
+const isString = (v: unknown): v is string => typeof v === 'string' && v !== '';
+const isObject = (v: unknown): v is Record<string, unknown> =>
+  typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/**
+ * Reads baked routing from its JSON text, keeping only well-formed entries: a tenant whose cell is not
+ * baked in (or is malformed) is left out, so the router never acts on a half-understood entry. Anything
+ * unreadable gives the empty routing.
+ */
+export function parseBakedRouting(text: string | undefined): BakedRouting {
+  let raw: unknown;
+  try {
+    raw = text ? JSON.parse(text) : undefined;
+  } catch {
+    return EMPTY_BAKED_ROUTING;
+  }
+  if (!isObject(raw) || !isObject(raw.tenants) || !isObject(raw.cells)) return EMPTY_BAKED_ROUTING;
+  const cells: Record<string, BakedCell> = {};
+  for (const [id, c] of Object.entries(raw.cells)) {
+    if (isObject(c) && isString(c.region) && isString(c.account))
+      cells[id] = { region: c.region, account: c.account };
+  }
+  const tenants: Record<string, { cellId: string }> = {};
+  for (const [id, t] of Object.entries(raw.tenants)) {
+    if (isObject(t) && isString(t.cellId) && own(cells, t.cellId)) tenants[id] = { cellId: t.cellId };
+  }
+  return { tenants, cells };
+}
 
 export type TenantResolution =
   | Resolved<TenantRoute>
   /**
-   * Cold miss, store down, tenant in the baked map. The cell is known but the key can NOT be checked:
-   * no key hash is baked (keys are created after synth and rotate without a deploy). The router must not
-   * forward such a request — it answers 503 + Retry-After — so today the baked map only tells the
-   * router the tenant's cell, and cannot by itself make a cold router serve traffic.
+   * Cold miss, store down, tenant in the baked map. The cell is known but the key can NOT be checked at
+   * the router (no key hash is baked): the router may only forward the request with the hash of the
+   * presented key, for the cell to check against the tenant's key item (see `lambdas/router/router.ts`).
    */
-  | { readonly source: 'baked'; readonly cellId: string };
+  | { readonly source: 'baked'; readonly cellId: string; readonly cell: BakedCell };
 
 /** {@link resolveCached} for a tenant, plus the baked-map fallback on a cold miss with the store down. */
 export async function resolveTenant(
@@ -172,7 +237,7 @@ export async function resolveTenant(
   tenantId: string,
   now: number,
   load: (tenantId: string) => Promise<TenantRoute | undefined>,
-  baked: BakedRoutes,
+  baked: BakedRouting,
   storeTimeoutMs?: number,
 ): Promise<TenantResolution> {
   const resolved = await resolveCached(
@@ -184,21 +249,17 @@ export async function resolveTenant(
     storeTimeoutMs,
   );
   if (resolved.source !== 'unavailable') return resolved;
-  const cellId = Object.prototype.hasOwnProperty.call(baked, tenantId) ? baked[tenantId] : undefined;
-  if (cellId === undefined) return resolved;
+  const found = bakedCellOf(baked, tenantId);
+  if (!found) return resolved;
   cache.counters.bakedFallback += 1;
-  return { source: 'baked', cellId };
+  return { source: 'baked', ...found };
 }
 
 declare const __BULKHEAD_BAKED_ROUTES__: string | undefined;
 
-/** The baked map (esbuild define `__BULKHEAD_BAKED_ROUTES__`, see `lib/router/router-stack.ts`), or `{}`. */
-export function bakedRoutesFromBundle(): BakedRoutes {
-  try {
-    return typeof __BULKHEAD_BAKED_ROUTES__ !== 'undefined' && __BULKHEAD_BAKED_ROUTES__
-      ? (JSON.parse(__BULKHEAD_BAKED_ROUTES__) as BakedRoutes)
-      : {};
-  } catch {
-    return {};
-  }
+/** The baked routing (esbuild define `__BULKHEAD_BAKED_ROUTES__`, see `lib/router/router-stack.ts`), or empty. */
+export function bakedRoutingFromBundle(): BakedRouting {
+  return parseBakedRouting(
+    typeof __BULKHEAD_BAKED_ROUTES__ !== 'undefined' ? __BULKHEAD_BAKED_ROUTES__ : undefined,
+  );
 }

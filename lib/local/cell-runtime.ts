@@ -55,6 +55,8 @@ export class StackRuntime {
   readonly sqs: FauxqsServer;
   readonly versions = new Map<string, LocalFunctionVersion>();
   readonly aliases = new Map<string, LocalAlias>();
+  /** Every published version of each function, oldest first (`versions` holds version 1, built at start). */
+  readonly published = new Map<string, LocalFunctionVersion[]>();
   private readonly queueUrls = new Map<string, string>();
   private eventSources: SqsEventSource[] = [];
   private scheduler?: Scheduler;
@@ -171,7 +173,8 @@ export class StackRuntime {
   /** Stops everything, functions' workers included (the platform is shutting down). */
   async shutdown(): Promise<void> {
     await this.stop();
-    await Promise.all([...this.versions.values()].map((v) => v.stop()));
+    const all = new Set([...this.versions.values(), ...[...this.published.values()].flat()]);
+    await Promise.all([...all].map((v) => v.stop()));
     await new Promise<void>((resolve) => this.logStream.end(resolve));
   }
 
@@ -198,6 +201,25 @@ export class StackRuntime {
     });
   }
 
+  /**
+   * Publishes the next version of a function from a (newer) build of the same stack: its bundle and
+   * environment come from `fn`, resolved against this running stack (tables and queues keep their
+   * logical ids across builds), plus `extraEnv`. The version is not routed to until an alias shifts to it.
+   */
+  publishVersion(fn: LocalFunction, extraEnv: Record<string, string> = {}): LocalFunctionVersion {
+    this.functionOf(fn.logicalId);
+    const history = this.published.get(fn.logicalId) ?? [];
+    const next = Math.max(0, ...history.map((v) => Number(v.version) || 0)) + 1;
+    const version = this.newVersion(fn, String(next), extraEnv);
+    this.published.set(fn.logicalId, [...history, version]);
+    return version;
+  }
+
+  /** A published version of a function, by number. */
+  versionOf(logicalId: string, version: string): LocalFunctionVersion | undefined {
+    return this.published.get(logicalId)?.find((v) => v.version === version);
+  }
+
   /** The function a logical id names, for the release tooling. */
   functionOf(logicalId: string): LocalFunction {
     const fn = this.stack.functions.find((f) => f.logicalId === logicalId);
@@ -206,7 +228,11 @@ export class StackRuntime {
   }
 
   private async buildFunctions(): Promise<void> {
-    for (const fn of this.stack.functions) this.versions.set(fn.logicalId, this.newVersion(fn, '1'));
+    for (const fn of this.stack.functions) {
+      const version = this.newVersion(fn, '1');
+      this.versions.set(fn.logicalId, version);
+      this.published.set(fn.logicalId, [version]);
+    }
     for (const alias of this.stack.aliases) {
       const local = new LocalAlias(alias.name);
       local.point(this.versions.get(alias.functionLogicalId)!);

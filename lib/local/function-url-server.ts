@@ -1,5 +1,6 @@
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
 
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 
@@ -82,6 +83,23 @@ function writeResult(
   res.writeHead(result.statusCode ?? 200, headers).end(body);
 }
 
+/**
+ * A request Node's HTTP parser refuses (raw non-ASCII bytes in the request line, headers over 16 KiB, a
+ * broken request line) gets a JSON error like every other answer, not Node's bare `400 Bad Request`.
+ */
+export function answerClientError(error: NodeJS.ErrnoException, socket: Duplex): void {
+  if (error.code === 'ECONNRESET' || !socket.writable) {
+    socket.destroy();
+    return;
+  }
+  const status = error.code === 'HPE_HEADER_OVERFLOW' ? 431 : error.code === 'HPE_URI_TOO_LONG' ? 414 : 400;
+  const body = JSON.stringify({ message: http.STATUS_CODES[status] });
+  socket.end(
+    `HTTP/1.1 ${status} ${http.STATUS_CODES[status]}\r\ncontent-type: application/json\r\n` +
+      `content-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+  );
+}
+
 /** An HTTP endpoint in front of a function, with a Function URL's event shape and limits. */
 export class FunctionUrlServer {
   private server?: http.Server;
@@ -97,6 +115,7 @@ export class FunctionUrlServer {
   async start(): Promise<string> {
     const server = http.createServer((req, res) => this.serve(req, res));
     server.keepAliveTimeout = 5000;
+    server.on('clientError', answerClientError);
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen(this.options.port ?? 0, '127.0.0.1', () => resolve());

@@ -32,6 +32,10 @@ export interface PlatformState {
   };
   readonly cells: Readonly<Record<string, LocalCellState>>;
   readonly tenants: Readonly<Record<string, { readonly cell: string; readonly apiKey: string }>>;
+  /** The fleet file the platform runs (releases build from it). */
+  readonly configFile?: string;
+  /** Minutes of schedules and waits per real minute (`local up --time-scale`). */
+  readonly timeScale?: number;
 }
 
 /**

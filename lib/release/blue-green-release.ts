@@ -5,10 +5,10 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { Construct } from 'constructs';
 
 import { acknowledge } from '../common/nag';
+import { LIVE_ALIAS } from '../common/names';
 import type { DeploymentSettings } from '../config/types';
 
-/** The name of the alias that takes traffic; a release moves it from one version to the next. */
-export const LIVE_ALIAS = 'live';
+export { LIVE_ALIAS };
 
 export interface ReleaseAlarmThresholds {
   /** Errors per minute on the new version that stop a deployment. @default 1 */

@@ -15,15 +15,20 @@ import {
   CELL_REGISTRAR_ROLE,
   CELL_REGISTRY_TABLE,
   cellApiFunctionName,
+  LIVE_ALIAS,
   ROUTER_ROLE,
   ROUTES_TABLE,
 } from '../common/names';
 import { REGISTRY_TABLE_KEYS, ROUTES_TABLE_KEYS } from '../common/table-schema';
 import type { Fleet } from '../config/types';
-import { BlueGreenRelease, LIVE_ALIAS } from '../release/blue-green-release';
+import { type BakedRouting, bakedRoutingOf } from '../domain/route-cache';
+import { BlueGreenRelease } from '../release/blue-green-release';
 
 export interface RouterStackProps extends StackProps {
-  /** The whole fleet: its tenant → cell map is baked into the router for a cold start with the store down. */
+  /**
+   * The whole fleet: its tenant → cell and cell → account/region maps are baked into the router for a
+   * cold start with the store down.
+   */
   readonly fleet: Fleet;
   /** Steady-state requests per second the HTTP API admits. @default 2000 */
   readonly rateLimit?: number;
@@ -31,7 +36,7 @@ export interface RouterStackProps extends StackProps {
   readonly burstLimit?: number;
 }
 
-/** Name of the bundle-time constant holding the fleet file's tenant → cell map. */
+/** Name of the bundle-time constant holding the fleet file's routing ({@link BakedRouting}, as JSON text). */
 export const BAKED_ROUTES_DEFINE = '__BULKHEAD_BAKED_ROUTES__';
 
 /**
@@ -43,6 +48,8 @@ export class RouterStack extends Stack {
   readonly registry: dynamodb.Table;
   readonly router: BlueGreenRelease;
   readonly httpApi: apigw.HttpApi;
+  /** What is baked into the router bundle. */
+  readonly bakedRouting: BakedRouting;
 
   constructor(scope: Construct, id: string, props: RouterStackProps) {
     super(scope, id, props);
@@ -75,7 +82,7 @@ export class RouterStack extends Stack {
         iam.ManagedPolicy.fromAwsManagedPolicyName('service-role/AWSLambdaBasicExecutionRole'),
       ],
     });
-    const bakedRoutes = Object.fromEntries(fleet.cells.flatMap((c) => c.tenants.map((t) => [t.id, c.id])));
+    this.bakedRouting = bakedRoutingOf(fleet);
     const fn = new HouseFunction(this, 'Router', {
       entry: 'router/handler.ts',
       description: 'Bulkhead router: authenticates tenants and forwards to their cell',
@@ -83,18 +90,20 @@ export class RouterStack extends Stack {
       memorySize: 1024,
       timeout: Duration.seconds(29),
       environment: { ROUTES_TABLE: this.routes.tableName, REGISTRY_TABLE: this.registry.tableName },
-      define: { [BAKED_ROUTES_DEFINE]: JSON.stringify(JSON.stringify(bakedRoutes)) },
+      define: { [BAKED_ROUTES_DEFINE]: JSON.stringify(JSON.stringify(this.bakedRouting)) },
     });
     this.routes.grantReadData(fn);
     this.registry.grantReadData(fn);
+    const cellApiAliases = fleet.cells.map(
+      (c) =>
+        `arn:${this.partition}:lambda:${c.region}:${c.account}:function:${cellApiFunctionName(c.id)}:${LIVE_ALIAS}`,
+    );
     fn.addToRolePolicy(
-      new iam.PolicyStatement({
-        actions: ['lambda:InvokeFunctionUrl'],
-        resources: fleet.cells.map(
-          (c) =>
-            `arn:${this.partition}:lambda:${c.region}:${c.account}:function:${cellApiFunctionName(c.id)}:${LIVE_ALIAS}`,
-        ),
-      }),
+      new iam.PolicyStatement({ actions: ['lambda:InvokeFunctionUrl'], resources: cellApiAliases }),
+    );
+    // A cold router with the store down finds a baked tenant's cell by its Function URL (`live` alias).
+    fn.addToRolePolicy(
+      new iam.PolicyStatement({ actions: ['lambda:GetFunctionUrlConfig'], resources: cellApiAliases }),
     );
 
     const application = new codedeploy.LambdaApplication(this, 'Releases');

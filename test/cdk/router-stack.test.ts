@@ -1,4 +1,9 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+
 import { Match, Template } from 'aws-cdk-lib/assertions';
+
+import { parseBakedRouting } from '../../lib/domain/route-cache';
 
 import { buildFleet, BuiltFleet } from './fixtures';
 
@@ -71,31 +76,61 @@ test('the router function sits behind an HTTP API with throttling and access log
   });
 });
 
-test('the router may invoke the cells’ Function URLs and nothing else in Lambda', () => {
+test('the router may invoke the cells’ Function URLs, and read their URL config, and nothing else in Lambda', () => {
   t.hasResourceProperties('AWS::IAM::Role', { RoleName: 'bulkhead-router' });
   const lambdaStatements = statements('RouterRole').filter((s) =>
     [s.Action].flat().some((a: string) => a.startsWith('lambda:')),
   );
-  expect(lambdaStatements).toEqual([
-    {
-      Effect: 'Allow',
-      Action: 'lambda:InvokeFunctionUrl',
-      Resource: built.fleet.cells.map((c) => ({
-        'Fn::Join': [
-          '',
-          [
-            'arn:',
-            { Ref: 'AWS::Partition' },
-            `:lambda:${c.region}:${c.account}:function:bulkhead-${c.id}-api:live`,
-          ],
+  // (action, resource) pairs, however the statements are grouped (minimizePolicies may merge them).
+  const grants = lambdaStatements.flatMap((s) => {
+    expect(s.Effect).toBe('Allow');
+    expect(s.Condition).toBeUndefined();
+    return [s.Action]
+      .flat()
+      .flatMap((action: string) =>
+        [s.Resource].flat().map((resource: unknown) => [action, JSON.stringify(resource)]),
+      );
+  });
+  const liveAlias = (c: { id: string; region: string; account: string }) =>
+    JSON.stringify({
+      'Fn::Join': [
+        '',
+        [
+          'arn:',
+          { Ref: 'AWS::Partition' },
+          `:lambda:${c.region}:${c.account}:function:bulkhead-${c.id}-api:live`,
         ],
-      })),
-    },
-  ]);
+      ],
+    });
+  const expected = ['lambda:InvokeFunctionUrl', 'lambda:GetFunctionUrlConfig'].flatMap((action) =>
+    built.fleet.cells.map((c) => [action, liveAlias(c)]),
+  );
+  expect(grants.sort()).toEqual(expected.sort());
   const writes = statements('RouterRole').filter((s) =>
     [s.Action].flat().some((a: string) => /^dynamodb:(Put|Update|Delete|BatchWrite)/.test(a)),
   );
   expect(writes).toEqual([]);
+});
+
+test('the fleet file’s routing is baked into the router bundle: tenant → cell, cell → account and region', () => {
+  const baked = built.router.bakedRouting;
+  const tenants = built.fleet.cells.flatMap((c) => c.tenants.map((tenant) => [tenant.id, c.id]));
+  expect(tenants.length).toBeGreaterThan(0);
+  expect(Object.entries(baked.tenants).map(([id, v]) => [id, v.cellId])).toEqual(tenants);
+  expect(baked.cells).toEqual(
+    Object.fromEntries(built.fleet.cells.map((c) => [c.id, { region: c.region, account: c.account }])),
+  );
+  // The bundle that deploys carries exactly that (esbuild define), and reads it back the same.
+  const [fn] = Object.values(
+    t.findResources('AWS::Lambda::Function', {
+      Properties: { Description: Match.stringLikeRegexp('^Bulkhead router') },
+    }),
+  );
+  const assetHash = String(fn.Properties.Code.S3Key).replace(/\.zip$/, '');
+  const bundle = fs.readFileSync(path.join(built.app.outdir, `asset.${assetHash}`, 'index.js'), 'utf8');
+  const text = JSON.stringify(baked);
+  expect(bundle).toContain(text.slice(1, -1));
+  expect(parseBakedRouting(text)).toEqual(baked);
 });
 
 test('cells of every account in the fleet may assume the registrar role, which can only update the registry', () => {

@@ -14,9 +14,15 @@ test('a selection of several cells builds exactly those', () => {
   ]);
 });
 
-test('the router knows every tenant of the fleet even when one cell is selected', () => {
-  const built = buildFleet(exampleFleet(), ['use1-b']);
+test('the router knows every tenant and cell of the fleet even when one cell is selected', () => {
+  const fleet = exampleFleet();
+  const built = buildFleet(fleet, ['use1-b']);
   const grants = JSON.stringify(built.template('Bulkhead-Router').toJSON());
   for (const cell of ['use1-a', 'use1-b', 'usw2-a'])
     expect(grants).toContain(`function:bulkhead-${cell}-api:live`);
+  expect(Object.keys(built.router.bakedRouting.cells)).toEqual(['use1-a', 'use1-b', 'usw2-a']);
+  expect(Object.keys(built.router.bakedRouting.tenants)).toEqual(
+    fleet.cells.flatMap((c) => c.tenants.map((t) => t.id)),
+  );
+  expect(built.router.bakedRouting.tenants['pacific-roots']).toEqual({ cellId: 'usw2-a' });
 });

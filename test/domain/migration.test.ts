@@ -98,6 +98,18 @@ class FakeCell implements TenantData {
     this.faults.current.point();
   }
 
+  async setTenantFrozen(tenantId: string, frozen: boolean) {
+    this.faults.current.point();
+    const key = `${tenantId}|TENANT`;
+    const item = this.items.get(key);
+    if (item) {
+      const next: Item = { ...item, frozen: true };
+      if (!frozen) delete next.frozen;
+      this.items.set(key, next);
+    }
+    this.faults.current.point();
+  }
+
   async enqueuePendingSyncs(tenantId: string) {
     this.faults.current.point();
     const pending = this.tenantItems(tenantId).filter((i) => i.pendingTenant === tenantId);
@@ -285,6 +297,54 @@ describe('a move from start to end', () => {
       status: 'frozen',
       move: { step: 'verify' },
     });
+  });
+});
+
+describe('the cell’s copy of the tenant’s key (its TENANT item)', () => {
+  const keyItem = { pk: 'acme', sk: 'TENANT', keyHash: 'a'.repeat(64), schemaVersion: 1 };
+
+  test('moves with the tenant: marked frozen at the source for the whole move, unmarked at the target', async () => {
+    const w = world();
+    seed(w);
+    w.source.items.set('acme|TENANT', { ...keyItem });
+    const atSource: unknown[] = [];
+    w.source.beforePage = () => {
+      const copy = w.source.items.get('acme|TENANT');
+      if (copy) atSource.push(copy.frozen); // until the cleanup removes it
+    };
+    const result = await moveTenant(acme(w), 'use1-b', cells, w.ports, OPTIONS);
+    expect(result).toMatchObject({ ok: true, progress: { step: 'done', total: 12 } });
+    expect(atSource.length).toBeGreaterThan(0);
+    expect(atSource.every((frozen) => frozen === true)).toBe(true);
+    expect(w.target.items.get('acme|TENANT')).toEqual(keyItem);
+    expect(w.source.items.get('acme|TENANT')).toBeUndefined();
+  });
+
+  test('interrupted anywhere and run again, the copy ends at the target, unmarked, exactly once', async () => {
+    const clean = world();
+    seed(clean);
+    clean.source.items.set('acme|TENANT', { ...keyItem });
+    await moveTenant(acme(clean), 'use1-b', cells, clean.ports, OPTIONS);
+    const total = clean.faults.current.ops;
+    for (let crashAt = 1; crashAt <= total; crashAt++) {
+      const w = world();
+      seed(w);
+      w.source.items.set('acme|TENANT', { ...keyItem });
+      w.faults.current = new Faults(crashAt);
+      await expect(moveTenant(acme(w), 'use1-b', cells, w.ports, OPTIONS)).rejects.toThrow(Crash);
+      w.faults.current = new Faults();
+      w.tick(60_000);
+      await moveTenant(acme(w), 'use1-b', cells, w.ports, OPTIONS);
+      expect(w.target.items.get('acme|TENANT')).toEqual(keyItem);
+      expect(w.source.items.get('acme|TENANT')).toBeUndefined();
+    }
+  });
+
+  test('a tenant without a copy is moved without one', async () => {
+    const w = world();
+    seed(w);
+    await moveTenant(acme(w), 'use1-b', cells, w.ports, OPTIONS);
+    expect(w.target.items.has('acme|TENANT')).toBe(false);
   });
 });
 

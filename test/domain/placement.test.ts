@@ -1,4 +1,9 @@
-import { type CellCapacity, chooseCell, refusePlacement } from '../../lib/domain/placement';
+import {
+  type CellCapacity,
+  chooseCell,
+  refuseDeclaredCell,
+  refusePlacement,
+} from '../../lib/domain/placement';
 
 const cell = (id: string, more: Partial<CellCapacity> = {}): CellCapacity => ({
   id,
@@ -90,5 +95,29 @@ describe('refusePlacement', () => {
 
   test('accepts a new, well-formed id', () => {
     expect(refusePlacement('mile-high-2', undefined, reserved)).toBeUndefined();
+  });
+});
+
+describe('refuseDeclaredCell (tenants seed: the cell the fleet file names)', () => {
+  const registry: CellCapacity[] = [
+    { id: 'use1-a', region: 'us-east-1', status: 'active', maxTenants: 2, tenantCount: 1 },
+    { id: 'use1-b', region: 'us-east-1', status: 'draining', maxTenants: 10, tenantCount: 0 },
+    { id: 'use1-c', region: 'us-east-1', status: 'active', maxTenants: 2, tenantCount: 2 },
+    { id: 'use1-d', region: 'us-east-1', status: 'active', tenantCount: 500 },
+  ];
+
+  test('accepts a registered, active cell with room (or no declared limit)', () => {
+    expect(refuseDeclaredCell('use1-a', registry)).toBeUndefined();
+    expect(refuseDeclaredCell('use1-d', registry)).toBeUndefined();
+  });
+
+  test('refuses a cell that is not deployed, not active, or full, saying which', () => {
+    expect(refuseDeclaredCell('use1-z', registry)).toBe(
+      'cell use1-z is not in the cell registry: deploy Bulkhead-Cell-use1-z first',
+    );
+    expect(refuseDeclaredCell('use1-b', registry)).toBe(
+      'cell use1-b is draining, not active: it takes no tenants',
+    );
+    expect(refuseDeclaredCell('use1-c', registry)).toBe('cell use1-c is full (2/2 tenants)');
   });
 });

@@ -1,9 +1,11 @@
-import { DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient, GetItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 
 import { createForwarder, type Forwarder } from '../../lambdas/router/forward';
+import { parseCellEndpoints, staticCellLocator } from '../../lambdas/router/locator';
 import { route, type RouterDeps } from '../../lambdas/router/router';
 import { DynamoRoutingStore } from '../../lambdas/router/store';
+import { putTenantKeyItem } from '../../lib/cli/dynamo-target';
 import { LocalTarget } from '../../lib/cli/local-target';
 import { placeTenant } from '../../lib/cli/tenants';
 import { generateApiKey, hashApiKey } from '../../lib/domain/api-keys';
@@ -220,8 +222,25 @@ test('a tenant frozen for a move gets 503 + Retry-After on writes, while its rea
   ).toBe(201);
 });
 
-test('a tenant placed with `tenants place` is routed with the key it printed', async () => {
-  const state = platformState(routing, {});
+/** The platform state a local target needs to reach both cells' tables. */
+const cellsState = () =>
+  platformState(
+    routing,
+    Object.fromEntries(
+      CELLS.map((cellId) => [
+        cellId,
+        {
+          dynamodb: aws.dynamo.endpoint,
+          tableName: table(cellId),
+          sqs: aws.sqs.endpoint,
+          queueUrl: queues[cellId]!,
+        },
+      ]),
+    ),
+  );
+
+test('a tenant placed with `tenants place` is routed with the key it printed, and its cell holds the key’s hash', async () => {
+  const state = cellsState();
   const target = new LocalTarget(state);
   const out: string[] = [];
   try {
@@ -237,6 +256,9 @@ test('a tenant placed with `tenants place` is routed with the key it printed', a
   const res = await call(placed.apiKey, 'PUT', '/inventory/first', { quantity: 3 });
   expect([res.status, res.headers['x-bulkhead-cell']]).toEqual([200, 'cell-a']);
   expect(await itemAt('cell-a', 'delta', 'INV#first')).toBeDefined();
+  expect(await itemAt('cell-a', 'delta', 'TENANT')).toMatchObject({
+    keyHash: { S: hashApiKey(placed.apiKey) },
+  });
 });
 
 test('with the routing store stopped, tenants already cached are still routed (fail static)', async () => {
@@ -262,5 +284,101 @@ test('with the routing store stopped, tenants already cached are still routed (f
     '5',
     'routing_unavailable',
   ]);
+  expect(Date.now() - started).toBeLessThan(5000);
+});
+
+test('a COLD router with the routing store stopped routes a baked tenant whose key its cell holds, and refuses a wrong key', async () => {
+  // gamma is baked in and its cell holds its key's hash (as `tenants place`/`seed` write it); beta is
+  // baked in but its cell holds no copy; nobody is not baked in at all.
+  await putTenantKeyItem(aws.ddbClient, table('cell-b'), 'gamma', hashApiKey(keys.gamma));
+  if (routing.dynamo.running) await routing.dynamo.stop();
+  // What the cells answered the router, per tenant.
+  const cellAnswers: [string, number][] = [];
+  const cold: RouterDeps = {
+    ...deps,
+    forward: async (up) => {
+      const res = await deps.forward(up);
+      cellAnswers.push([up.headers['x-bulkhead-claimed-tenant'] ?? '?', res.status]);
+      return res;
+    },
+    cache: new RouteCache({ ttlMs: TTL_MS }),
+    bakedRoutes: {
+      tenants: { gamma: { cellId: 'cell-b' }, beta: { cellId: 'cell-b' } },
+      cells: Object.fromEntries(CELLS.map((c) => [c, { region: 'us-east-1', account: '111111111111' }])),
+    },
+    // What the local platform sets in CELL_ENDPOINTS.
+    locator: staticCellLocator(
+      parseCellEndpoints(
+        JSON.stringify(
+          Object.fromEntries(CELLS.map((c) => [c, { endpoint: servers[c]!.url, secret: `secret-${c}` }])),
+        ),
+      ),
+    ),
+  };
+  const coldCall = async (key: string, method: string, path: string, body?: unknown): Promise<Answer> => {
+    const res = await route(
+      {
+        method,
+        path,
+        headers: {
+          authorization: `Bearer ${key}`,
+          ...(body !== undefined && { 'content-type': 'application/json' }),
+        },
+        ...(body !== undefined && { body: Buffer.from(JSON.stringify(body)) }),
+      },
+      cold,
+    );
+    return { status: res.status, headers: res.headers, body: JSON.parse(res.body.toString('utf8') || '{}') };
+  };
+
+  const started = Date.now();
+  const write = await coldCall(keys.gamma, 'PUT', '/inventory/cold-start', { quantity: 2 });
+  expect([write.status, write.headers['x-bulkhead-cell'], write.body.quantity]).toEqual([200, 'cell-b', 2]);
+  const read = await coldCall(keys.gamma, 'GET', '/inventory/cold-start');
+  expect([read.status, read.body.quantity]).toEqual([200, 2]);
+  expect(await itemAt('cell-b', 'gamma', 'INV#cold-start')).toBeDefined();
+  expect(cold.cache.counters.bakedFallback).toBeGreaterThanOrEqual(2);
+
+  // A wrong key for gamma reaches the cell, which refuses it; the client cannot tell it from a tenant
+  // that does not exist, or from a baked tenant whose cell holds no key.
+  const forged = await coldCall(`${keys.gamma.slice(0, -4)}AAAA`, 'PUT', '/inventory/forged', {
+    quantity: 1,
+  });
+  const unknown = await coldCall(generateApiKey('nobody'), 'PUT', '/inventory/forged', { quantity: 1 });
+  const noCopy = await coldCall(keys.beta, 'PUT', '/inventory/forged', { quantity: 1 });
+  expect([forged.status, forged.headers['retry-after'], forged.body]).toEqual([
+    503,
+    '5',
+    { error: 'routing_unavailable' },
+  ]);
+  for (const other of [unknown, noCopy]) {
+    expect(other.status).toBe(forged.status);
+    expect(other.headers).toEqual(forged.headers);
+    expect(other.body).toEqual(forged.body);
+  }
+  // gamma's cell refused the forged key, beta's had no copy to check it against; nobody reached no cell.
+  expect(cellAnswers.slice(-2)).toEqual([
+    ['gamma', 401],
+    ['beta', 401],
+  ]);
+  expect(await itemAt('cell-b', 'gamma', 'INV#forged')).toBeUndefined();
+  expect(await itemAt('cell-b', 'beta', 'INV#forged')).toBeUndefined();
+
+  // While gamma is being moved away (its copy marked frozen) the cell itself refuses writes; reads go on.
+  await aws.ddbClient.send(
+    new UpdateItemCommand({
+      TableName: table('cell-b'),
+      Key: { pk: { S: 'gamma' }, sk: { S: 'TENANT' } },
+      UpdateExpression: 'SET frozen = :t',
+      ExpressionAttributeValues: { ':t': { BOOL: true } },
+    }),
+  );
+  const frozen = await coldCall(keys.gamma, 'PUT', '/inventory/cold-start', { quantity: 9 });
+  expect([frozen.status, frozen.headers['x-bulkhead-cell'], frozen.body.error]).toEqual([
+    503,
+    'cell-b',
+    'tenant_frozen',
+  ]);
+  expect((await coldCall(keys.gamma, 'GET', '/inventory/cold-start')).body.quantity).toBe(2);
   expect(Date.now() - started).toBeLessThan(5000);
 });

@@ -13,7 +13,7 @@ import { LocalTarget } from '../../lib/cli/local-target';
 import { moveTenantCommand } from '../../lib/cli/tenants';
 import type { Cell, Fleet } from '../../lib/config/types';
 import { ItemsChecksum, type MoveProgress } from '../../lib/domain/migration';
-import { resolveTenant, RouteCache } from '../../lib/domain/route-cache';
+import { EMPTY_BAKED_ROUTING, resolveTenant, RouteCache } from '../../lib/domain/route-cache';
 import { createQueueFromCfn, createTableFromCfn } from '../../lib/local/cfn-resources';
 import { DynamoDbLocal } from '../../lib/local/dynamodb-local';
 import { FauxqsServer } from '../../lib/local/fauxqs';
@@ -106,9 +106,13 @@ afterAll(async () => {
 const s = (value: string): AttributeValue => ({ S: value });
 const n = (value: number): AttributeValue => ({ N: String(value) });
 
-/** A tenant's items as the cell API writes them: settings, inventory, orders (every tenth pending). */
+/**
+ * A tenant's items as the cell API and `tenants place` write them: the cell's copy of the key hash,
+ * settings, inventory, orders (every tenth pending).
+ */
 function tenantItems(tenantId: string, count: number): Row[] {
   const rows: Row[] = [
+    { pk: s(tenantId), sk: s('TENANT'), keyHash: s('c'.repeat(64)), schemaVersion: n(1) },
     {
       pk: s(tenantId),
       sk: s(SETTINGS),
@@ -270,7 +274,14 @@ test('a tenant with 5,000 items moves while reads go on; every item is at the ta
   let reading = true;
   const reader = (async () => {
     while (reading) {
-      const route = await resolveTenant(cache, 'bigco', Date.now(), (id) => store.getTenant(id), {}, 1000);
+      const route = await resolveTenant(
+        cache,
+        'bigco',
+        Date.now(),
+        (id) => store.getTenant(id),
+        EMPTY_BAKED_ROUTING,
+        1000,
+      );
       if (!('value' in route)) {
         reads.failures.push(`route: ${route.source}`);
         continue;
@@ -325,6 +336,8 @@ test('a tenant with 5,000 items moves while reads go on; every item is at the ta
     enabled: { BOOL: true },
     lastSuccessAt: n(1_713_600_000_000),
   });
+  // The cell's copy of the key moved too, exactly as it was (marked frozen only while moving).
+  expect(atTarget.find((r) => r.sk.S === 'TENANT')).toEqual(rows.find((r) => r.sk.S === 'TENANT'));
   expect(await itemsAt('cell-a', 'bigco')).toEqual([]);
   expect(await itemsAt('cell-a', 'neighbour')).toHaveLength(30);
   expect(await itemsAt('cell-b', 'resident')).toHaveLength(30);

@@ -3,6 +3,7 @@ import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient, GetCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 
+import { generateApiKey, hashApiKey } from '../../lib/domain/api-keys';
 import { call } from '../support/api-events';
 
 const ddb = mockClient(DynamoDBDocumentClient);
@@ -104,5 +105,128 @@ test('insufficient stock is a 409 naming the SKU, from the transaction’s cance
   expect(res).toMatchObject({
     status: 409,
     body: { error: 'insufficient_stock', details: { sku: 'og-kush' } },
+  });
+});
+
+describe('fail static: a key hash from a cold router is verified against the cell’s copy', () => {
+  const key = generateApiKey('greenleaf');
+  const tenantItem = { pk: 'greenleaf', sk: 'TENANT', keyHash: hashApiKey(key), schemaVersion: 1 };
+  /** What a cold router sends: no trusted tenant, the claimed one and the hash of the presented key. */
+  const cold = (presented: string, tenant = 'greenleaf') => ({
+    ...router,
+    'x-bulkhead-claimed-tenant': tenant,
+    'x-bulkhead-key-hash': hashApiKey(presented),
+  });
+  const tenantGets = () => ddb.commandCalls(GetCommand).filter((c) => c.args[0].input.Key?.sk === 'TENANT');
+
+  const stock = {
+    pk: 'greenleaf',
+    sk: 'INV#og-kush',
+    schemaVersion: 1,
+    sku: 'og-kush',
+    quantity: 7,
+    updatedAt: 't',
+  };
+
+  beforeEach(() => {
+    ddb.on(GetCommand, { Key: { pk: 'greenleaf', sk: 'TENANT' } }).resolves({ Item: tenantItem });
+    ddb.on(GetCommand, { Key: { pk: 'greenleaf', sk: 'INV#og-kush' } }).resolves({ Item: stock });
+  });
+
+  test('the right key’s hash: served as the claimed tenant, after one strongly consistent read of its copy', async () => {
+    const res = await call(handler, 'GET', '/inventory/og-kush', { headers: cold(key) });
+    expect([res.status, res.body.quantity]).toEqual([200, 7]);
+    expect(tenantGets().map((c) => c.args[0].input)).toEqual([
+      { TableName: 'cell-table', Key: { pk: 'greenleaf', sk: 'TENANT' }, ConsistentRead: true },
+    ]);
+    expect(ddb.commandCalls(GetCommand)[1].args[0].input.Key).toEqual({ pk: 'greenleaf', sk: 'INV#og-kush' });
+  });
+
+  test('a write with the right key goes through as the claimed tenant', async () => {
+    ddb.on(TransactWriteCommand).resolves({});
+    sqs.on(SendMessageCommand).resolves({});
+    const res = await call(handler, 'POST', '/orders', { body: order, headers: cold(key) });
+    expect(res.status).toBe(201);
+    const items = ddb.commandCalls(TransactWriteCommand)[0].args[0].input.TransactItems!;
+    expect(items[0].Put!.Item).toMatchObject({ pk: 'greenleaf' });
+  });
+
+  test('a wrong key, a tenant without a copy here, and a malformed hash all get the same 401, and touch nothing else', async () => {
+    ddb.on(GetCommand, { Key: { pk: 'nobody', sk: 'TENANT' } }).resolves({});
+    const wrong = await call(handler, 'POST', '/orders', {
+      body: order,
+      headers: cold(generateApiKey('greenleaf')),
+    });
+    const unknown = await call(handler, 'POST', '/orders', {
+      body: order,
+      headers: cold(generateApiKey('nobody'), 'nobody'),
+    });
+    const malformed = await call(handler, 'GET', '/inventory/og-kush', {
+      headers: { ...cold(key), 'x-bulkhead-key-hash': 'abc' },
+    });
+    for (const res of [wrong, unknown, malformed]) {
+      expect(res.status).toBe(401);
+      expect(res.body).toEqual({ error: 'unauthenticated' });
+      expect(res.headers).toEqual(wrong.headers);
+    }
+    expect(
+      ddb.calls().every((c) => (c.args[0].input as { Key?: { sk?: string } }).Key?.sk === 'TENANT'),
+    ).toBe(true);
+    expect(sqs.calls()).toHaveLength(0);
+  });
+
+  test('the hash decides, not any trusted-tenant header sent along', async () => {
+    const res = await call(handler, 'GET', '/inventory/og-kush', {
+      tenant: 'someone-else',
+      headers: cold(generateApiKey('greenleaf')),
+    });
+    expect(res.status).toBe(401);
+    const ok = await call(handler, 'GET', '/inventory/og-kush', {
+      tenant: 'someone-else',
+      headers: cold(key),
+    });
+    expect(ok.status).toBe(200);
+    expect(ddb.commandCalls(GetCommand).at(-1)!.args[0].input.Key).toEqual({
+      pk: 'greenleaf',
+      sk: 'INV#og-kush',
+    });
+  });
+
+  test('a malformed claimed tenant is refused; without the router’s secret it is 403 before any data access', async () => {
+    const bad = await call(handler, 'GET', '/inventory/og-kush', { headers: cold(key, 'Not_A_Tenant') });
+    expect([bad.status, bad.body]).toEqual([401, { error: 'unauthenticated' }]);
+    const forged = await call(handler, 'GET', '/inventory/og-kush', {
+      headers: { ...cold(key), 'x-bulkhead-cell-secret': 'guess' },
+    });
+    expect(forged.status).toBe(403);
+    expect(ddb.calls()).toHaveLength(0);
+  });
+
+  test('a tenant being moved away (its copy marked frozen) may read but not write', async () => {
+    ddb
+      .on(GetCommand, { Key: { pk: 'greenleaf', sk: 'TENANT' } })
+      .resolves({ Item: { ...tenantItem, frozen: true } });
+    const write = await call(handler, 'POST', '/orders', { body: order, headers: cold(key) });
+    expect([write.status, write.body, write.headers['retry-after']]).toEqual([
+      503,
+      { error: 'tenant_frozen' },
+      '5',
+    ]);
+    expect(ddb.commandCalls(TransactWriteCommand)).toHaveLength(0);
+    expect((await call(handler, 'GET', '/inventory/og-kush', { headers: cold(key) })).status).toBe(200);
+  });
+
+  test('without the hash header nothing changes: the router’s tenant header is trusted, no copy is read', async () => {
+    const res = await call(handler, 'GET', '/inventory/og-kush', {
+      tenant: 'greenleaf',
+      headers: { ...router, 'x-bulkhead-claimed-tenant': 'someone-else' },
+    });
+    expect(res.status).toBe(200);
+    expect(tenantGets()).toHaveLength(0);
+    // A claimed tenant alone is no tenant at all.
+    const claimOnly = await call(handler, 'GET', '/inventory/og-kush', {
+      headers: { ...router, 'x-bulkhead-claimed-tenant': 'greenleaf' },
+    });
+    expect(claimOnly.status).toBe(401);
   });
 });

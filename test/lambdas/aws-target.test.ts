@@ -2,7 +2,9 @@ import 'aws-sdk-client-mock-jest';
 import {
   type AttributeValue,
   BatchWriteItemCommand,
+  DeleteItemCommand,
   DynamoDBClient,
+  PutItemCommand,
   QueryCommand,
 } from '@aws-sdk/client-dynamodb';
 import { GetFunctionConfigurationCommand, LambdaClient } from '@aws-sdk/client-lambda';
@@ -18,7 +20,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 
 import { AwsTarget } from '../../lib/cli/aws-target';
 import { movePorts } from '../../lib/cli/target';
-import { listTenants, placeTenant } from '../../lib/cli/tenants';
+import { listTenants, placeTenant, seedTenants } from '../../lib/cli/tenants';
 import type { Cell, Fleet } from '../../lib/config/types';
 import { hashApiKey } from '../../lib/domain/api-keys';
 import { type MoveProgress, runMove } from '../../lib/domain/migration';
@@ -132,11 +134,36 @@ test('list: scans the routes table in the router’s region, page by page, stron
   ]);
 });
 
-test('place: checks the id is free, counts tenants per cell, writes the route only if absent', async () => {
+/** The cells' live API functions name their tables. */
+function cellFunctions() {
+  lambda.on(GetFunctionConfigurationCommand, { FunctionName: 'bulkhead-use1-a-api' }).resolves({
+    Environment: {
+      Variables: { TABLE_NAME: 'cell-a-table', QUEUE_URL: 'https://sqs/a', INTEGRATIONS: '{}' },
+    },
+  });
+  lambda.on(GetFunctionConfigurationCommand, { FunctionName: 'bulkhead-usw2-a-api' }).resolves({
+    Environment: {
+      Variables: { TABLE_NAME: 'cell-b-table', QUEUE_URL: 'https://sqs/b', INTEGRATIONS: '{}' },
+    },
+  });
+}
+
+const tenantItem = (tenantId: string, keyHash: string) => ({
+  pk: { S: tenantId },
+  sk: { S: 'TENANT' },
+  keyHash: { S: keyHash },
+  schemaVersion: { N: '1' },
+  updatedAt: { S: expect.stringMatching(/^\d{4}-\d\d-\d\dT/) },
+});
+
+test('place: checks the id is free, counts tenants per cell, writes the cell’s key copy, then the route only if absent', async () => {
   doc.on(GetCommand).resolves({});
   doc.on(ScanCommand, { TableName: 'bulkhead-cell-registry' }).resolves({ Items: registry });
   doc.on(ScanCommand, { TableName: 'bulkhead-routes' }).resolves({ Items: routes });
-  doc.on(PutCommand).resolves({});
+  cellFunctions();
+  const order: string[] = [];
+  ddb.on(PutItemCommand).callsFake(() => (order.push('cell'), {}));
+  doc.on(PutCommand).callsFake(() => (order.push('route'), {}));
   const { out, err, io } = capture();
 
   expect(await placeTenant(target, 'mile-high', {}, io)).toBe(0);
@@ -152,6 +179,12 @@ test('place: checks the id is free, counts tenants per cell, writes the route on
     Key: { tenantId: 'mile-high' },
     ConsistentRead: true,
   });
+  expect(order).toEqual(['cell', 'route']);
+  expect(ddb.commandCalls(PutItemCommand)[0].args[0].input).toEqual({
+    TableName: 'cell-b-table',
+    Item: tenantItem('mile-high', hashApiKey(apiKey)),
+  });
+  expect(await regionOf(ddb, 0)).toBe('us-west-2');
   expect(doc).toHaveReceivedCommandTimes(PutCommand, 1);
   expect(doc.commandCalls(PutCommand)[0].args[0].input).toEqual({
     TableName: 'bulkhead-routes',
@@ -164,23 +197,181 @@ test('place: checks the id is free, counts tenants per cell, writes the route on
     },
     ConditionExpression: 'attribute_not_exists(tenantId)',
   });
-  expect(JSON.stringify(doc.calls().map((c) => c.args[0].input))).not.toContain(apiKey);
+  expect(JSON.stringify([...doc.calls(), ...ddb.calls()].map((c) => c.args[0].input))).not.toContain(apiKey);
 });
 
-test('place: a tenant created meanwhile is refused, not overwritten', async () => {
+test('place: a cell that cannot be written places nothing', async () => {
   doc.on(GetCommand).resolves({});
   doc.on(ScanCommand, { TableName: 'bulkhead-cell-registry' }).resolves({ Items: registry });
   doc.on(ScanCommand, { TableName: 'bulkhead-routes' }).resolves({ Items: routes });
-  doc
-    .on(PutCommand)
-    .rejects(
-      Object.assign(new Error('The conditional request failed'), { name: 'ConditionalCheckFailedException' }),
-    );
-  const { out, err, io } = capture();
+  cellFunctions();
+  ddb.on(PutItemCommand).rejects(new Error('AccessDeniedException: not allowed'));
+  const { io } = capture();
+  await expect(placeTenant(target, 'mile-high', {}, io)).rejects.toThrow('not allowed');
+  expect(doc).toHaveReceivedCommandTimes(PutCommand, 0);
+});
 
-  expect(await placeTenant(target, 'mile-high', {}, io)).toBe(1);
-  expect(out).toEqual([]);
-  expect(err).toEqual(["bulkhead tenants place: tenant 'mile-high' already exists (placed meanwhile)"]);
+describe('place: a tenant created meanwhile is refused, not overwritten', () => {
+  function raced(winner: Record<string, unknown>) {
+    doc.on(ScanCommand, { TableName: 'bulkhead-cell-registry' }).resolves({ Items: registry });
+    doc.on(ScanCommand, { TableName: 'bulkhead-routes' }).resolves({ Items: routes });
+    cellFunctions();
+    ddb.on(PutItemCommand).resolves({});
+    ddb.on(DeleteItemCommand).resolves({});
+    doc.on(PutCommand).rejects(
+      Object.assign(new Error('The conditional request failed'), {
+        name: 'ConditionalCheckFailedException',
+      }),
+    );
+    // Free when checked, taken when the route is written.
+    doc
+      .on(GetCommand)
+      .resolvesOnce({})
+      .resolves({ Item: { ...winner, tenantId: 'mile-high' } });
+  }
+
+  test('the winner is on another cell: our copy there is removed, only if it is still ours', async () => {
+    raced(routes[0]);
+    const { out, err, io } = capture();
+    expect(await placeTenant(target, 'mile-high', {}, io)).toBe(1);
+    expect(out).toEqual([]);
+    expect(err).toEqual(["bulkhead tenants place: tenant 'mile-high' already exists (placed meanwhile)"]);
+    const ours = ddb.commandCalls(PutItemCommand)[0].args[0].input.Item!.keyHash.S;
+    expect(ddb.commandCalls(DeleteItemCommand).map((c) => c.args[0].input)).toEqual([
+      {
+        TableName: 'cell-b-table',
+        Key: { pk: { S: 'mile-high' }, sk: { S: 'TENANT' } },
+        ConditionExpression: 'keyHash = :h',
+        ExpressionAttributeValues: { ':h': { S: ours } },
+      },
+    ]);
+  });
+
+  test('the winner is on the same cell: its copy is put back', async () => {
+    raced({ ...routes[1], keyHash: 'h-win' });
+    expect(await placeTenant(target, 'mile-high', {}, capture().io)).toBe(1);
+    const written = ddb.commandCalls(PutItemCommand).map((c) => c.args[0].input.Item!.keyHash.S);
+    expect(written).toHaveLength(2);
+    expect(written[0]).not.toBe('h-win');
+    expect(written[1]).toBe('h-win');
+    expect(ddb.commandCalls(DeleteItemCommand)).toHaveLength(0);
+  });
+});
+
+describe('seed', () => {
+  const seedFleet: Fleet = {
+    ...fleet,
+    cells: [
+      { ...fleet.cells[0], tenants: [{ id: 'greenleaf' }, { id: 'high-noon' }] },
+      { ...fleet.cells[1], tenants: [{ id: 'kind-leaf' }, { id: 'pacific-roots' }, { id: 'emerald-coast' }] },
+    ],
+  };
+
+  beforeEach(() => {
+    doc.on(ScanCommand, { TableName: 'bulkhead-cell-registry' }).resolves({ Items: registry });
+    doc.on(ScanCommand, { TableName: 'bulkhead-routes' }).resolves({ Items: routes });
+    cellFunctions();
+    ddb.on(PutItemCommand).resolves({});
+    doc.on(PutCommand).resolves({});
+  });
+
+  test('places each fleet tenant not yet routed on its declared cell, prints each key once, leaves the others alone', async () => {
+    const { out, err, io } = capture();
+    expect(await seedTenants(target, seedFleet, {}, io)).toBe(0);
+
+    // greenleaf and kind-leaf are routed already: untouched. The three others are new.
+    expect(out[0]).toMatch(/^TENANT\s+CELL\s+API KEY$/);
+    const rows = out.slice(1).map((l) => l.split(/\s+/));
+    expect(rows.map(([t, c]) => [t, c])).toEqual([
+      ['high-noon', 'use1-a'],
+      ['pacific-roots', 'usw2-a'],
+      ['emerald-coast', 'usw2-a'],
+    ]);
+    const keys = Object.fromEntries(rows.map(([t, , k]) => [t, k]));
+    for (const [tenantId, cellId, table] of [
+      ['high-noon', 'use1-a', 'cell-a-table'],
+      ['pacific-roots', 'usw2-a', 'cell-b-table'],
+      ['emerald-coast', 'usw2-a', 'cell-b-table'],
+    ]) {
+      expect(keys[tenantId]).toMatch(new RegExp(`^bk_${tenantId}_`));
+      expect(ddb).toHaveReceivedCommandWith(PutItemCommand, {
+        TableName: table,
+        Item: tenantItem(tenantId, hashApiKey(keys[tenantId])),
+      });
+      expect(doc).toHaveReceivedCommandWith(PutCommand, {
+        TableName: 'bulkhead-routes',
+        Item: expect.objectContaining({
+          tenantId,
+          cellId,
+          status: 'active',
+          keyHash: hashApiKey(keys[tenantId]),
+        }),
+        ConditionExpression: 'attribute_not_exists(tenantId)',
+      });
+    }
+    expect(doc).toHaveReceivedCommandTimes(PutCommand, 3);
+    expect(ddb).toHaveReceivedCommandTimes(PutItemCommand, 3);
+    expect(err.at(-2)).toBe('seeded 3 tenants; 2 already in the routing store, left alone');
+    expect(err.join('\n')).not.toContain('bk_');
+  });
+
+  test('--json: seeded with keys, existing, failed', async () => {
+    const { out, io } = capture();
+    const small: Fleet = {
+      ...seedFleet,
+      cells: [
+        {
+          ...seedFleet.cells[0],
+          maxTenants: 2,
+          tenants: [{ id: 'greenleaf' }, { id: 'high-noon' }, { id: 'x-tra' }],
+        },
+      ],
+    };
+    expect(await seedTenants(target, small, { json: true }, io)).toBe(1);
+    const result = JSON.parse(out.join('\n'));
+    expect(result).toEqual({
+      seeded: [
+        {
+          tenantId: 'high-noon',
+          cellId: 'use1-a',
+          region: 'us-east-1',
+          apiKey: expect.stringMatching(/^bk_high-noon_/),
+        },
+      ],
+      existing: [{ tenantId: 'greenleaf', cellId: 'use1-a' }],
+      // use1-a holds 2 of 2 once high-noon is on it.
+      failed: [{ tenantId: 'x-tra', cellId: 'use1-a', reason: 'cell use1-a is full (2/2 tenants)' }],
+    });
+  });
+
+  test('a tenant whose declared cell is not deployed, or cannot be written, is reported and the rest go on', async () => {
+    const ghost: Fleet = {
+      ...seedFleet,
+      cells: [
+        { ...seedFleet.cells[0], tenants: [{ id: 'high-noon' }] },
+        { ...seedFleet.cells[1], id: 'ghost-1', tenants: [{ id: 'boo' }] },
+      ],
+    };
+    ddb
+      .on(PutItemCommand)
+      .rejectsOnce(new Error('ProvisionedThroughputExceededException: slow down'))
+      .resolves({});
+    const { out, err, io } = capture();
+    expect(await seedTenants(target, ghost, {}, io)).toBe(1);
+    expect(err).toEqual(
+      expect.arrayContaining([
+        '  high-noon: not seeded: ProvisionedThroughputExceededException: slow down',
+        '  boo: not seeded: cell ghost-1 is not in the cell registry: deploy Bulkhead-Cell-ghost-1 first',
+        'seeded 0 tenants; 0 already in the routing store, left alone; 2 not seeded',
+      ]),
+    );
+    expect(out).toEqual([]);
+    expect(doc).toHaveReceivedCommandTimes(PutCommand, 0);
+    // Run again: the one that failed for a passing reason is seeded now.
+    const again = capture();
+    expect(await seedTenants(target, ghost, {}, again.io)).toBe(1);
+    expect(again.out[1]).toMatch(/^high-noon\s+use1-a\s+bk_high-noon_/);
+  });
 });
 
 test('move, one copy step: finds each cell’s table from its live API function, copies a page, saves the cursor', async () => {

@@ -3,10 +3,23 @@ import type { AddressInfo } from 'node:net';
 
 import { createForwarder, type Forwarder } from '../../lambdas/router/forward';
 import { downstreamResponseHeaders, upstreamRequestHeaders } from '../../lambdas/router/headers';
+import type { CellEndpoint } from '../../lambdas/router/locator';
 import { route, type RouterDeps, type RoutingStore } from '../../lambdas/router/router';
 import type { RouterRequest, RouterResponse, UpstreamRequest } from '../../lambdas/router/types';
+import {
+  CLAIMED_TENANT_HEADER,
+  KEY_HASH_HEADER,
+  sameKeyHash,
+  TENANT_HEADER,
+} from '../../lambdas/shared/tenant';
 import { generateApiKey, hashApiKey } from '../../lib/domain/api-keys';
-import { type CellRoute, RouteCache, type TenantRoute } from '../../lib/domain/route-cache';
+import {
+  type BakedCell,
+  type BakedRouting,
+  type CellRoute,
+  RouteCache,
+  type TenantRoute,
+} from '../../lib/domain/route-cache';
 
 const acmeKey = generateApiKey('acme');
 const frozenKey = generateApiKey('frozen-co');
@@ -107,6 +120,8 @@ describe('route: header hygiene', () => {
           'x-bulkhead-tenant': 'victim',
           'x-bulkhead-cell-secret': 'guess',
           'x-bulkhead-anything': 'x',
+          'x-bulkhead-key-hash': 'f'.repeat(64),
+          'x-bulkhead-claimed-tenant': 'victim',
           connection: 'keep-alive, x-private',
           'x-private': 'p',
           'keep-alive': 'timeout=5',
@@ -213,16 +228,201 @@ describe('route: fail static', () => {
     expect((await route(req(generateApiKey('acme')), deps)).status).toBe(401);
   });
 
-  it('a cold router with the store down answers 503, the same for baked and unknown tenants', async () => {
-    const { deps, store, forward } = setup({ bakedRoutes: { acme: 'use1-a' } });
+  it('a cold router with the store down answers 503 for a tenant that is not baked in, without forwarding', async () => {
+    const { deps, store, forward } = setup({ bakedRoutes: BAKED, locator: locatorOf(CELL_A) });
     store.down = true;
-    const baked = await route(req(acmeKey), deps);
     const unknown = await route(req(generateApiKey('nobody')), deps);
-    expect(baked.status).toBe(503);
-    expect(baked.headers['retry-after']).toBe('5');
-    expect(unknown).toEqual(baked);
+    expect(unknown.status).toBe(503);
+    expect(unknown.headers['retry-after']).toBe('5');
+    expect(json(unknown)).toEqual({ error: 'routing_unavailable' });
     expect(forward).not.toHaveBeenCalled();
+    expect(deps.cache.counters.bakedFallback).toBe(0);
+  });
+});
+
+const BAKED: BakedRouting = {
+  tenants: { acme: { cellId: 'use1-a' }, 'frozen-co': { cellId: 'use1-a' } },
+  cells: { 'use1-a': { region: 'us-east-1', account: '111111111111' } },
+};
+const CELL_A: CellEndpoint = { endpoint: 'https://url-a.lambda-url.us-east-1.on.aws/', secret: 'secret-a' };
+
+function locatorOf(endpoint: CellEndpoint | undefined) {
+  return {
+    locate: jest.fn<Promise<CellEndpoint | undefined>, [string, BakedCell]>().mockResolvedValue(endpoint),
+  };
+}
+
+/**
+ * A cell as `lambdas/api/app.ts` verifies a fail-static request: the presented hash against its own
+ * copy of the tenant's key hash; 401 on a mismatch or a missing copy, else its answer.
+ */
+function verifyingCell(copies: Record<string, string>) {
+  return jest.fn<Promise<RouterResponse>, [UpstreamRequest]>(async (up) => {
+    const tenant = up.headers[CLAIMED_TENANT_HEADER] ?? up.headers[TENANT_HEADER];
+    const presented = up.headers[KEY_HASH_HEADER];
+    if (presented !== undefined && !sameKeyHash(presented, tenant ? copies[tenant] : undefined)) {
+      return {
+        status: 401,
+        headers: { 'x-bulkhead-cell': up.cellId },
+        body: Buffer.from('{"error":"unauthenticated"}'),
+      };
+    }
+    return {
+      status: 200,
+      headers: { 'x-bulkhead-cell': up.cellId },
+      body: Buffer.from(`{"tenant":"${tenant}"}`),
+    };
+  });
+}
+
+describe('route: cold router, store down, tenant baked in from the fleet file', () => {
+  const cold = (overrides: Partial<RouterDeps> = {}) => {
+    const forward = verifyingCell({ acme: hashApiKey(acmeKey) });
+    const locator = locatorOf(CELL_A);
+    const ctx = setup({ bakedRoutes: BAKED, locator, forward, ...overrides });
+    ctx.store.down = true;
+    return { ...ctx, forward, locator };
+  };
+
+  it('forwards to the located cell with the key’s hash and the claimed tenant, for the cell to verify', async () => {
+    const { deps, forward, locator } = cold();
+    const res = await route(
+      req(acmeKey, {
+        method: 'POST',
+        path: '/orders',
+        query: '',
+        body: Buffer.from('{"items":[]}'),
+        headers: {
+          'content-type': 'application/json',
+          'x-bulkhead-tenant': 'victim',
+          'x-bulkhead-key-hash': hashApiKey(generateApiKey('victim')),
+          'x-bulkhead-claimed-tenant': 'victim',
+        },
+      }),
+      deps,
+    );
+    expect([res.status, res.headers['x-bulkhead-cell']]).toEqual([200, 'use1-a']);
+    expect(locator.locate).toHaveBeenCalledWith('use1-a', BAKED.cells['use1-a']);
+    const sent = forward.mock.calls[0]![0];
+    expect(sent).toMatchObject({
+      cellId: 'use1-a',
+      method: 'POST',
+      url: 'https://url-a.lambda-url.us-east-1.on.aws/orders',
+    });
+    // The client's x-bulkhead-* headers are gone; no trusted tenant header is sent on this path.
+    expect(sent.headers).toEqual({
+      'content-type': 'application/json',
+      'x-bulkhead-claimed-tenant': 'acme',
+      'x-bulkhead-key-hash': hashApiKey(acmeKey),
+      'x-bulkhead-cell-secret': 'secret-a',
+    });
+    expect(sent.body?.toString()).toBe('{"items":[]}');
     expect(deps.cache.counters.bakedFallback).toBe(1);
+  });
+
+  it('the hash is the one the routing store keeps: peppered when keys are', async () => {
+    const forward = verifyingCell({ acme: hashApiKey(acmeKey, 'pep') });
+    const { deps } = cold({ forward, pepper: 'pep' });
+    expect((await route(req(acmeKey), deps)).status).toBe(200);
+    expect(forward.mock.calls[0]![0].headers['x-bulkhead-key-hash']).toBe(hashApiKey(acmeKey, 'pep'));
+  });
+
+  it('a wrong key is refused by the cell (401), and the client gets exactly what an unknown tenant gets', async () => {
+    const { deps, forward } = cold();
+    const wrong = await route(req(generateApiKey('acme')), deps);
+    expect(forward).toHaveBeenCalledTimes(1);
+    expect(await forward.mock.results[0]!.value).toMatchObject({ status: 401 });
+    const unknown = await route(req(generateApiKey('nobody')), deps);
+    expect(forward).toHaveBeenCalledTimes(1);
+    expect(wrong).toEqual(unknown);
+    expect(wrong.status).toBe(503);
+    expect(wrong.headers['x-bulkhead-cell']).toBeUndefined();
+  });
+
+  it('a baked tenant the cell holds no key for is refused like an unknown tenant', async () => {
+    const { deps, forward } = cold();
+    const res = await route(req(frozenKey), deps); // frozen-co is baked, but its cell has no copy
+    expect(forward).toHaveBeenCalledTimes(1);
+    expect(res).toEqual(await route(req(generateApiKey('nobody')), deps));
+  });
+
+  it('every refusal before the cell has verified the key is the unknown tenant’s answer', async () => {
+    const unknownAnswer = async () => {
+      const { deps } = cold();
+      return route(req(generateApiKey('nobody')), deps);
+    };
+    const expected = await unknownAnswer();
+    // No endpoint to be found.
+    const lost = cold({ locator: locatorOf(undefined) });
+    expect(await route(req(acmeKey), lost.deps)).toEqual(expected);
+    // A locator that throws.
+    const broken = cold({ locator: { locate: () => Promise.reject(new Error('boom')) } });
+    expect(await route(req(acmeKey), broken.deps)).toEqual(expected);
+    // A body over the limit is not forwarded, and the 413 would tell that the tenant is baked.
+    const big = cold({ maxBodyBytes: 10 });
+    expect(await route(req(acmeKey, { method: 'POST', body: Buffer.alloc(11) }), big.deps)).toEqual(expected);
+    expect(big.forward).not.toHaveBeenCalled();
+    // A cell that cannot be reached (the forwarder's own 503 carries no cell header).
+    const unreachable = cold({
+      forward: jest.fn().mockResolvedValue({
+        status: 503,
+        headers: { 'content-type': 'application/json', 'retry-after': '5' },
+        body: Buffer.from('{"error":"cell_unavailable"}'),
+      }),
+    });
+    expect(await route(req(acmeKey), unreachable.deps)).toEqual(expected);
+  });
+
+  it('a verified request gets the cell’s own answer, including its 503 for a tenant being moved', async () => {
+    const frozen: RouterResponse = {
+      status: 503,
+      headers: { 'x-bulkhead-cell': 'use1-a', 'retry-after': '5' },
+      body: Buffer.from('{"error":"tenant_frozen"}'),
+    };
+    const { deps } = cold({ forward: jest.fn().mockResolvedValue(frozen) });
+    expect(await route(req(acmeKey, { method: 'POST' }), deps)).toBe(frozen);
+  });
+
+  it('uses a cell this instance already knows (even stale) instead of the locator, and respects its status', async () => {
+    const { deps, forward, locator, advance } = cold();
+    deps.cache.cells.set(
+      'use1-a',
+      { endpoint: 'http://cell-a.test:9001/', status: 'active', secret: 'secret-a' },
+      0,
+    );
+    advance(60_000);
+    expect((await route(req(acmeKey), deps)).status).toBe(200);
+    expect(forward.mock.calls.at(-1)![0].url).toBe('http://cell-a.test:9001/inventory?sku=a');
+    expect(locator.locate).not.toHaveBeenCalled();
+
+    const drained = cold({
+      bakedRoutes: {
+        ...BAKED,
+        tenants: { ...BAKED.tenants, acme: { cellId: 'use1-b' } },
+        cells: { ...BAKED.cells, 'use1-b': BAKED.cells['use1-a'] },
+      },
+    });
+    drained.deps.cache.cells.set('use1-b', { endpoint: 'http://cell-b.test:9002', status: 'draining' }, 0);
+    const res = await route(req(acmeKey), drained.deps);
+    expect(json(res)).toEqual({ error: 'routing_unavailable' });
+    expect(drained.forward).not.toHaveBeenCalled();
+  });
+
+  it('a cached tenant is still authenticated at the router (the baked path is for cold misses only)', async () => {
+    const { deps, store, forward } = cold();
+    store.down = false;
+    await route(req(acmeKey), deps);
+    store.down = true;
+    expect((await route(req(generateApiKey('acme')), deps)).status).toBe(401);
+    expect(forward).toHaveBeenCalledTimes(1);
+    expect(forward.mock.calls[0]![0].headers['x-bulkhead-tenant']).toBe('acme');
+    expect(forward.mock.calls[0]![0].headers['x-bulkhead-key-hash']).toBeUndefined();
+  });
+
+  it('without a locator a baked tenant gets the same 503 as before', async () => {
+    const { deps, forward } = cold({ locator: undefined });
+    expect(json(await route(req(acmeKey), deps))).toEqual({ error: 'routing_unavailable' });
+    expect(forward).not.toHaveBeenCalled();
   });
 });
 
