@@ -274,9 +274,12 @@ export class LocalPlatform {
       httpTarget: httpApiTarget(assembly.router),
     });
     // Cells first: the router's registry needs their endpoints.
-    await Promise.all(
+    // Every cell settles before a failure is reported, so stop() never races a cell still starting.
+    const started = await Promise.allSettled(
       [...this.cells.entries()].map(([id, cell]) => cell.start(() => this.cellEnvironment(id, simulatorUrl))),
     );
+    const failed = started.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed.length > 0) throw new Error(failed.map((f) => (f.reason as Error).message).join('; '));
     await this.startRouter(assembly);
     await this.seed();
     this.state = this.describe();
