@@ -7,7 +7,6 @@ import { GetQueueAttributesCommand, PurgeQueueCommand } from '@aws-sdk/client-sq
 import { newOrderId } from '../lambdas/api/store';
 import { apiKeyEnvName } from '../lambdas/sync/decide';
 import { createQueueFromCfn, createTableFromCfn } from '../lib/local/cfn-resources';
-import { ComplianceSimulator } from '../lib/local/compliance-simulator';
 import { apiEvent, type ApiHandler } from '../test/support/api-events';
 import {
   CELL_TABLE_PROPS,
@@ -17,6 +16,8 @@ import {
   SYNC_QUEUE_PROPS,
 } from '../test/support/local-aws';
 import { SqsDriver, type SqsHandler } from '../test/support/sqs-driver';
+
+import { SimulatorProcess } from './simulator-process';
 
 /** One measured figure; `value` is null when the benchmark was skipped (the notes say why). */
 export interface BenchResult {
@@ -33,6 +34,10 @@ export interface CellApiBenchOptions {
   readonly concurrency?: number;
   /** Receives one line per phase. @default a line on stderr */
   readonly progress?: (line: string) => void;
+  /** PutItem/s vs orders/s. @default true */
+  readonly orders?: boolean;
+  /** The sync drain against a rate-limited compliance simulator. @default true */
+  readonly drain?: boolean;
 }
 
 export const DEFAULT_SECONDS = 10;
@@ -59,20 +64,22 @@ const DRAIN_POLLERS = 4;
 const DRAIN_BATCH = 10;
 const SEED_CONCURRENCY = 16;
 const DRAIN_DEADLINE_MS = 45_000;
-const DRAIN_CHECK_MS = 50;
+const DRAIN_CHECK_MS = 100;
 const DRAIN_API_KEY = 'bench-drain-key';
 /** The cell stack's default; the test props' 2 would dead-letter messages a rate-limited worker retries. */
 const DRAIN_MAX_RECEIVE_COUNT = 8;
 
 /**
  * Measures, side by side against one in-memory DynamoDB Local: raw PutItem/s (the ceiling), orders/s
- * through the cell's API handler in process (with fauxqs, so the enqueue is real), and, when the sync
- * worker passes its integration tests, how fast it drains a backlog against a rate-limited compliance API.
+ * through the cell's API handler in process (with fauxqs, so the enqueue is real), and how fast the sync
+ * worker drains a backlog against a rate-limited compliance API (the simulator in its own process).
  */
 export async function benchCellApi(options: CellApiBenchOptions = {}): Promise<BenchResult[]> {
   const seconds = options.seconds ?? DEFAULT_SECONDS;
   const concurrency = options.concurrency ?? DEFAULT_CONCURRENCY;
   const progress = options.progress ?? ((line: string) => process.stderr.write(`bench: ${line}\n`));
+  const runOrders = options.orders ?? true;
+  const runDrain = options.drain ?? true;
   if (!(Number.isFinite(seconds) && seconds > 0 && seconds <= MAX_SECONDS)) {
     throw new RangeError(`seconds must be a number > 0 and <= ${MAX_SECONDS}, got ${seconds}`);
   }
@@ -83,18 +90,16 @@ export async function benchCellApi(options: CellApiBenchOptions = {}): Promise<B
   // Long enough for the JVM and the SDK's connection pools to settle; never counted.
   const warmupMs = Math.min(2000, durationMs / 5);
 
-  // Before anything else starts, so its own DynamoDB Local does not compete with the measurements.
-
-  // The key is enforced so a worker that sends the wrong one shows as 401s, not as a fast drain.
-  const simulator = new ComplianceSimulator({
-    ratePerSecond: DRAIN_RATE,
-    burst: DRAIN_BURST,
-    apiKeys: { [DRAIN_TENANT]: DRAIN_API_KEY },
-  });
+  let simulator: SimulatorProcess | undefined;
   let started: LocalAws | undefined;
   try {
-    progress('starting DynamoDB Local (in memory), fauxqs and the compliance simulator');
-    const simulatorUrl = await simulator.start();
+    progress(
+      `starting DynamoDB Local (in memory), fauxqs${runDrain ? ' and the compliance simulator (own process)' : ''}`,
+    );
+    // Out of process: in this one, the workers' event-loop stalls would bunch its arrivals (see SimulatorProcess).
+    simulator = runDrain ? await SimulatorProcess.start() : undefined;
+    await simulator?.setRateLimit(DRAIN_RATE, DRAIN_BURST);
+    const simulatorUrl = simulator?.url ?? 'http://127.0.0.1:9';
     const aws = (started = await startLocalAws());
     const { queueUrl, dlqUrl } = await createResources(aws);
     const integration = (tenant: string) => ({
@@ -126,74 +131,81 @@ export async function benchCellApi(options: CellApiBenchOptions = {}): Promise<B
     const { handler } = require('../lambdas/api/handler') as { handler: ApiHandler };
     await stockUp(handler, [...ORDER_TENANTS, DRAIN_TENANT]);
 
-    const settings = `${concurrency} concurrent, ${seconds} s after ${warmupMs / 1000} s warm-up`;
-    progress(`[1/3] raw PutItem: ${settings}`);
-    const put = (worker: number) => aws.ddbClient.send(new PutItemCommand(rawOrder(worker)));
-    await closedLoop(concurrency, warmupMs, put);
-    const raw = await closedLoop(concurrency, durationMs, put);
+    const results: BenchResult[] = [];
+    if (runOrders) {
+      const settings = `${concurrency} concurrent, ${seconds} s after ${warmupMs / 1000} s warm-up`;
+      progress(`cell-api [1/2] raw PutItem: ${settings}`);
+      const put = (worker: number) => aws.ddbClient.send(new PutItemCommand(rawOrder(worker)));
+      await closedLoop(concurrency, warmupMs, put);
+      const raw = await closedLoop(concurrency, durationMs, put);
 
-    progress(`[2/3] POST /orders through the API handler: ${settings}`);
-    const order = async (worker: number) => {
-      const res = await handler(apiEvent('POST', '/orders', randomOrder(worker)));
-      if (res.statusCode !== 201) throw new StatusError(res.statusCode ?? 0);
-    };
-    await closedLoop(concurrency, warmupMs, order);
-    const orders = await closedLoop(concurrency, durationMs, order);
+      progress(`cell-api [2/2] POST /orders through the API handler: ${settings}`);
+      const order = async (worker: number) => {
+        const res = await handler(apiEvent('POST', '/orders', randomOrder(worker)));
+        if (res.statusCode !== 201) throw new StatusError(res.statusCode ?? 0);
+      };
+      await closedLoop(concurrency, warmupMs, order);
+      const orders = await closedLoop(concurrency, durationMs, order);
+      results.push(...ordersResults(raw, orders, concurrency));
+    }
 
-    const results: BenchResult[] = [
-      {
-        name: 'dynamodb-local.put-item',
-        value: round(raw.perSecond),
-        unit: 'ops/s',
-        notes: `ceiling: order-shaped items (both GSIs), distinct keys, ${concurrency} in flight${failures(raw)}`,
-      },
-      {
-        name: 'cell-api.orders',
-        value: round(orders.perSecond),
-        unit: 'orders/s',
-        notes:
-          `POST /orders in process, 1 line, ${SKUS.length} SKUs x ${ORDER_TENANTS.length} tenants, ` +
-          `enqueue to fauxqs, ${concurrency} in flight`,
-      },
-      {
-        name: 'cell-api.orders.p50',
-        value: percentile(orders.latencies, 0.5),
-        unit: 'ms',
-        notes: 'latency of successful orders',
-      },
-      {
-        name: 'cell-api.orders.p99',
-        value: percentile(orders.latencies, 0.99),
-        unit: 'ms',
-        notes: 'latency of successful orders',
-      },
-      {
-        name: 'cell-api.orders.errors',
-        value: orders.failed,
-        unit: 'errors',
-        notes:
-          orders.failed === 0
-            ? `of ${orders.ok} orders`
-            : `of ${orders.ok + orders.failed}: ${breakdown(orders)}`,
-      },
-      {
-        name: 'cell-api.orders.vs-put-item',
-        value: raw.perSecond > 0 ? round(orders.perSecond / raw.perSecond, 3) : null,
-        unit: 'x',
-        notes:
-          'orders/s over PutItem/s: an order is 1 GetItem, 1 TransactWriteItems (2 items), 1 SendMessage',
-      },
-    ];
-
-    progress(
-      `[3/3] sync drain: ${DRAIN_ORDERS} pending orders, ${DRAIN_RATE}/s burst ${DRAIN_BURST}, ${DRAIN_POLLERS} pollers`,
-    );
-    results.push(...(await benchDrain(aws, handler, simulator, queueUrl)));
+    if (simulator) {
+      progress(
+        `drain: ${DRAIN_ORDERS} pending orders, ${DRAIN_RATE}/s burst ${DRAIN_BURST}, ${DRAIN_POLLERS} pollers`,
+      );
+      results.push(...(await benchDrain(aws, handler, simulator, queueUrl)));
+    }
     return results;
   } finally {
-    progress('stopping DynamoDB Local, fauxqs and the compliance simulator');
-    await Promise.allSettled([simulator.stop(), started?.stop()]);
+    progress(`stopping DynamoDB Local, fauxqs${simulator ? ' and the compliance simulator' : ''}`);
+    await Promise.allSettled([simulator?.stop(), started?.stop()]);
   }
+}
+
+function ordersResults(raw: LoopResult, orders: LoopResult, concurrency: number): BenchResult[] {
+  return [
+    {
+      name: 'dynamodb-local.put-item',
+      value: round(raw.perSecond),
+      unit: 'ops/s',
+      notes: `ceiling: order-shaped items (both GSIs), distinct keys, ${concurrency} in flight${failures(raw)}`,
+    },
+    {
+      name: 'cell-api.orders',
+      value: round(orders.perSecond),
+      unit: 'orders/s',
+      notes:
+        `POST /orders in process, 1 line, ${SKUS.length} SKUs x ${ORDER_TENANTS.length} tenants, ` +
+        `enqueue to fauxqs, ${concurrency} in flight`,
+    },
+    {
+      name: 'cell-api.orders.vs-put-item',
+      value: raw.perSecond > 0 ? round(orders.perSecond / raw.perSecond, 3) : null,
+      unit: 'x',
+      notes: 'orders/s over PutItem/s: an order is 1 GetItem, 1 TransactWriteItems (2 items), 1 SendMessage',
+    },
+    {
+      name: 'cell-api.orders.p50',
+      value: percentile(orders.latencies, 0.5),
+      unit: 'ms',
+      notes: 'latency of successful orders',
+    },
+    {
+      name: 'cell-api.orders.p99',
+      value: percentile(orders.latencies, 0.99),
+      unit: 'ms',
+      notes: 'latency of successful orders',
+    },
+    {
+      name: 'cell-api.orders.errors',
+      value: orders.failed,
+      unit: 'errors',
+      notes:
+        orders.failed === 0
+          ? `of ${orders.ok} orders`
+          : `of ${orders.ok + orders.failed}: ${breakdown(orders)}`,
+    },
+  ];
 }
 
 async function createResources(aws: LocalAws): Promise<{ queueUrl: string; dlqUrl: string }> {
@@ -351,7 +363,7 @@ const failures = (result: LoopResult): string => (result.failed === 0 ? '' : `; 
 async function benchDrain(
   aws: LocalAws,
   api: ApiHandler,
-  simulator: ComplianceSimulator,
+  simulator: SimulatorProcess,
   queueUrl: string,
 ): Promise<BenchResult[]> {
   // Only the backlog below may be on the queue: the orders phase enqueued thousands of messages.
@@ -367,7 +379,7 @@ async function benchDrain(
       }
     }),
   );
-  simulator.reset();
+  await simulator.reset();
 
   // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded after its environment is set
   const { handler: worker } = require('../lambdas/sync/handler') as { handler: SqsHandler };
@@ -387,12 +399,12 @@ async function benchDrain(
   try {
     while (finishedAt === undefined && performance.now() < deadline) {
       await sleep(DRAIN_CHECK_MS);
-      if (simulator.counters().accepted >= DRAIN_ORDERS) finishedAt = performance.now();
+      if ((await simulator.counters()).accepted >= DRAIN_ORDERS) finishedAt = performance.now();
     }
   } finally {
     await driver.stop();
   }
-  const counters = simulator.counters();
+  const counters = await simulator.counters();
   const elapsedS = ((finishedAt ?? deadline) - start) / 1000;
   const rate = counters.accepted / elapsedS;
   const stillPending = await pendingCount(aws, DRAIN_TENANT);

@@ -57,6 +57,23 @@ export async function verifyPresentedKey(
   return { ...req, headers: { ...req.headers, [TENANT_HEADER]: claim.tenantId } };
 }
 
+/**
+ * Writes of a tenant being moved away are refused here too, whatever route a router still has
+ * cached: a write that reached the source after its data was copied would be lost at clean-up.
+ */
+export async function refuseWriteWhileFrozen(
+  req: Request,
+  tenantId: string,
+  store: Pick<CellStore, 'tenantKey'>,
+): Promise<void> {
+  if (READS.has(req.method)) return;
+  if ((await store.tenantKey(tenantId))?.frozen) {
+    throw new HttpError(503, 'tenant_frozen', 'the tenant is being moved; retry shortly', {
+      'retry-after': String(FROZEN_RETRY_AFTER_SECONDS),
+    });
+  }
+}
+
 function statusFrom(raw: string | undefined): SyncStatus | undefined {
   if (raw === undefined || raw === '') return undefined;
   if (!(SYNC_STATUSES as readonly string[]).includes(raw)) {

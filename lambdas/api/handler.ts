@@ -9,8 +9,9 @@ import { errorResponse, json, toRequest } from '../shared/http';
 import { breakerPolicyFromEnv } from '../shared/integration-state';
 import { parseIntegrations } from '../shared/integrations';
 import { TENANT_HEADER, tenantOf } from '../shared/tenant';
+import { isUnavailable } from '../shared/unavailable';
 
-import { routes, verifyPresentedKey } from './app';
+import { refuseWriteWhileFrozen, routes, verifyPresentedKey } from './app';
 import { faultInjector } from './drill-fault';
 import { resolve } from './routes';
 import { CellStore } from './store';
@@ -58,6 +59,8 @@ export const handler = async (event: APIGatewayProxyEventV2): Promise<APIGateway
     // A fail-static request is verified against the cell's copy of the key hash before anything else.
     const req = await verifyPresentedKey(toRequest(event), store, cellSecret);
     const { handler: route, params } = resolve(table, req);
+    if (req.headers[TENANT_HEADER] !== undefined)
+      await refuseWriteWhileFrozen(req, tenantOf(req.headers, cellSecret), store);
     const reply = await route(req, params);
     response = json(reply.status, reply.body, reply.headers);
     metrics.addMetric(`status${Math.floor(reply.status / 100)}xx`, MetricUnit.Count, 1);
@@ -65,6 +68,18 @@ export const handler = async (event: APIGatewayProxyEventV2): Promise<APIGateway
     if (err instanceof HttpError) {
       response = errorResponse(err);
       metrics.addMetric('status4xx', MetricUnit.Count, 1);
+    } else if (isUnavailable(err)) {
+      logger.warn('the cell table or queue did not answer', { error: (err as Error).message });
+      metrics.addMetric('status5xx', MetricUnit.Count, 1);
+      response = json(
+        503,
+        {
+          error: 'unavailable',
+          details:
+            'the cell’s database did not answer; retry (an order retried with the same Idempotency-Key is never placed twice)',
+        },
+        { 'retry-after': '1' },
+      );
     } else {
       logger.error('request failed', err as Error);
       metrics.addMetric('status5xx', MetricUnit.Count, 1);

@@ -426,7 +426,6 @@ export class CellStore {
     return this.integrationStatus(tenantId);
   }
 
-  /** A read that proves the table answers (the key addresses no tenant and no item). */
   /**
    * The cell's copy of the tenant's key hash, strongly consistent (a move's freeze mark must be seen);
    * `undefined` when the tenant has no usable `TENANT` item here.
@@ -439,6 +438,7 @@ export class CellStore {
     return item.success ? { keyHash: item.data.keyHash, frozen: item.data.frozen === true } : undefined;
   }
 
+  /** A read that proves the table answers (the key addresses no tenant and no item). */
   async tableReachable(): Promise<boolean> {
     try {
       await this.deps.ddb.send(

@@ -28,6 +28,7 @@ export interface LocalTargetOptions {
 
 export class LocalTarget extends DynamoTarget {
   private readonly clients: { destroy(): void }[] = [];
+  readonly routeCacheTtlSeconds?: number;
 
   constructor(
     private readonly state: PlatformState,
@@ -46,6 +47,7 @@ export class LocalTarget extends DynamoTarget {
       }),
     );
     this.clients.push(routingClient);
+    this.routeCacheTtlSeconds = state.routeCacheTtlSeconds;
   }
 
   protected async openCell(cellId: string): Promise<CellData> {

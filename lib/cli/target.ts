@@ -68,6 +68,8 @@ export interface CellData extends TenantData {
 export interface Target {
   /** Says which installation this is, for messages. */
   readonly description: string;
+  /** How long its routers cache a route, when the installation says (a local platform does). */
+  readonly routeCacheTtlSeconds?: number;
   listRoutes(): Promise<RouteRecord[]>;
   getRoute(tenantId: string): Promise<RouteRecord | undefined>;
   /** Writes a new route; false when the tenant already has one. */

@@ -47,6 +47,8 @@ export const RESERVED_TENANT_IDS: ReadonlySet<string> = new Set([SMOKE_TENANT]);
 
 /** Default wait after freeze and flip: the router's route cache TTL (30 s) plus its forward timeout (10 s), and margin. */
 export const DEFAULT_SETTLE_SECONDS = 45;
+/** The router's route cache TTL (`ROUTE_CACHE_TTL_SECONDS`, its default). */
+const ROUTER_CACHE_TTL_SECONDS = 30;
 
 export interface Io {
   /** Results (tables, JSON, the key). */
@@ -375,6 +377,23 @@ function openTarget(args: TargetArgs, fleet?: Fleet): Target {
 }
 /* eslint-enable @typescript-eslint/no-require-imports */
 
+/**
+ * How long a move waits for routers to drop a cached route: at least the routers' cache TTL, or a
+ * router could still read the tenant from the old cell after its copy is deleted. A local platform
+ * publishes its (time-scaled) TTL; on AWS it is the router stack's default.
+ */
+function settleSeconds(asked: number | undefined, target: Target): number {
+  const ttl = target.routeCacheTtlSeconds ?? ROUTER_CACHE_TTL_SECONDS;
+  if (asked === undefined)
+    return target.routeCacheTtlSeconds === undefined ? DEFAULT_SETTLE_SECONDS : ttl + 15;
+  if (asked < ttl) {
+    throw new UsageError(
+      `--settle-seconds ${asked} is shorter than the routers' route cache (${ttl} s): a router could still use the old route`,
+    );
+  }
+  return asked;
+}
+
 function positiveNumber(name: string, raw: string | undefined, allowZero = false): number | undefined {
   if (raw === undefined) return undefined;
   const n = Number(raw);
@@ -427,10 +446,12 @@ export async function tenantsCommand(argv: readonly string[]): Promise<number> {
       case 'move': {
         expect(1, 'one tenant id');
         if (!values.to) throw new UsageError('move needs --to <cell>');
-        const settle =
-          positiveNumber('settle-seconds', values['settle-seconds'], true) ?? DEFAULT_SETTLE_SECONDS;
         const pageSize = positiveNumber('page-size', values['page-size']);
         target = openTarget(values);
+        const settle = settleSeconds(
+          positiveNumber('settle-seconds', values['settle-seconds'], true),
+          target,
+        );
         return await moveTenantCommand(target, positionals[0], values.to, {
           settleMs: settle * 1000,
           ...(pageSize !== undefined && { pageSize: Math.min(Math.floor(pageSize), 1000) }),

@@ -83,6 +83,11 @@ export class StackRuntime {
     return this.up;
   }
 
+  /** Started, and its database and queue processes are still alive. */
+  get healthy(): boolean {
+    return this.up && this.dynamo.running && this.sqs.running;
+  }
+
   get endpoint(): string {
     if (!this.urlServer) throw new Error(`${this.stack.stackName} serves no Function URL`);
     return this.urlServer.url;

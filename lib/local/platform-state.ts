@@ -36,6 +36,8 @@ export interface PlatformState {
   readonly configFile?: string;
   /** Minutes of schedules and waits per real minute (`local up --time-scale`). */
   readonly timeScale?: number;
+  /** How long the router caches a route (time-scaled); a tenant move waits at least this long. */
+  readonly routeCacheTtlSeconds?: number;
 }
 
 /**

@@ -306,7 +306,11 @@ export class LocalPlatform {
         if (!cell)
           throw new Error(`unknown cell '${cellId ?? ''}'; cells: ${[...this.cells.keys()].join(', ')}`);
         if (fault === 'cell-down') await cell.stop();
-        else if (!cell.running) await cell.start();
+        else if (!cell.healthy) {
+          // Also after a process died on its own (a killed database): stop what is left, start it all again.
+          await cell.stop();
+          await cell.start();
+        }
         break;
       }
       case 'integration-down':
@@ -396,6 +400,7 @@ export class LocalPlatform {
         AWS_ENDPOINT_URL_DYNAMODB: router.dynamo.endpoint,
         POWERTOOLS_LOG_LEVEL: 'WARN',
         POWERTOOLS_METRICS_DISABLED: 'true',
+        ROUTE_CACHE_TTL_SECONDS: String(this.routeCacheTtlSeconds),
         // Where cells are without the routing store (a cold router's fail-static path); ports survive cell-down/up.
         CELL_ENDPOINTS: JSON.stringify(
           Object.fromEntries(
@@ -474,7 +479,7 @@ export class LocalPlatform {
         sqs: r.sqs.endpoint,
         queueUrl,
         dlqUrl,
-        status: r.running ? 'up' : 'down',
+        status: r.healthy ? 'up' : 'down',
       };
     }
     const tenants: Record<string, { cell: string; apiKey: string }> = {};
@@ -496,7 +501,13 @@ export class LocalPlatform {
       tenants,
       configFile: this.configFile,
       timeScale: this.timeScale,
+      routeCacheTtlSeconds: this.routeCacheTtlSeconds,
     };
+  }
+
+  /** The router's route cache TTL, scaled like every other wait (30 s at scale 1). */
+  get routeCacheTtlSeconds(): number {
+    return Math.max(1, Math.round(30 / this.timeScale));
   }
 
   /** Records where the status page and control API listen (they start after the fleet). */

@@ -91,7 +91,7 @@ export async function collectStatus(platform: LocalPlatform): Promise<PlatformSt
     platform.fleet.cells.map(async (cell): Promise<CellStatus> => {
       const runtime = platform.cells.get(cell.id)!;
       const local = state.cells[cell.id];
-      const up = runtime.running;
+      const up = runtime.healthy;
       const health = up
         ? ((await withTimeout(cellGet(local.endpoint, local.secret, '/health'), undefined)) as
             { release?: string } | undefined)

@@ -1,6 +1,11 @@
 import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
-import { DynamoDBDocumentClient, GetCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
+import {
+  DynamoDBDocumentClient,
+  GetCommand,
+  TransactWriteCommand,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 
 import { generateApiKey, hashApiKey } from '../../lib/domain/api-keys';
@@ -229,4 +234,39 @@ describe('fail static: a key hash from a cold router is verified against the cel
     });
     expect(claimOnly.status).toBe(401);
   });
+});
+
+test('a database that does not answer gives 503 with Retry-After, not a 500', async () => {
+  const refused = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:8000'), { code: 'ECONNREFUSED' });
+  ddb.on(GetCommand).rejects(refused);
+  const res = await call(handler, 'GET', '/inventory/og-kush', { tenant: 'greenleaf', headers: router });
+  expect(res.status).toBe(503);
+  expect(res.headers['retry-after']).toBe('1');
+  expect(res.body.error).toBe('unavailable');
+});
+
+test('a tenant being moved away may read but not write here, whatever route the router has cached', async () => {
+  ddb.on(GetCommand, { Key: { pk: 'greenleaf', sk: 'TENANT' } }).resolves({
+    Item: { pk: 'greenleaf', sk: 'TENANT', schemaVersion: 1, keyHash: 'a'.repeat(64), frozen: true },
+  });
+  const write = await call(handler, 'PUT', '/inventory/og-kush', {
+    tenant: 'greenleaf',
+    body: { quantity: 1 },
+    headers: router,
+  });
+  expect(write).toMatchObject({ status: 503, body: { error: 'tenant_frozen' } });
+  expect(write.headers['retry-after']).toBe('5');
+  expect(ddb.commandCalls(UpdateCommand)).toHaveLength(0);
+  ddb.on(GetCommand, { Key: { pk: 'greenleaf', sk: 'INV#og-kush' } }).resolves({
+    Item: {
+      pk: 'greenleaf',
+      sk: 'INV#og-kush',
+      schemaVersion: 1,
+      sku: 'og-kush',
+      quantity: 3,
+      updatedAt: 'x',
+    },
+  });
+  const read = await call(handler, 'GET', '/inventory/og-kush', { tenant: 'greenleaf', headers: router });
+  expect(read.status).toBe(200);
 });
