@@ -18,6 +18,7 @@ import { chromium } from 'playwright-core';
 import { LocalPlatform } from '../../lib/local/platform';
 import { type PlatformState, readState, stateFile } from '../../lib/local/platform-state';
 import { descendants, isPlatformService, type ProcessInfo, stillAlive } from '../support/processes';
+import { until } from '../support/wait';
 
 jest.setTimeout(120_000);
 
@@ -79,26 +80,6 @@ async function within<T>(promise: Promise<T>, ms: number): Promise<T | 'timeout'
     ]);
   } finally {
     clearTimeout(timer);
-  }
-}
-
-/** Polls `check` until it returns a value (not undefined) or `timeoutMs` passes; then fails with `what`. */
-async function until<T>(what: string, timeoutMs: number, check: () => Promise<T | undefined>): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const value = await check();
-      if (value !== undefined) return value;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > deadline) {
-      throw new Error(
-        `${what}: not within ${timeoutMs / 1000} s${last ? ` (last error: ${String(last)})` : ''}`,
-      );
-    }
-    await sleep(250);
   }
 }
 

@@ -6,8 +6,10 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 
 import type { FleetConfig } from '../../lib/config/types';
-import { send, type HttpReply, sleep } from '../support/http-client';
+import { send, type HttpReply } from '../support/http-client';
 import { attachPlatform, type PlatformHandle, type RunningPlatform } from '../support/platform-runner';
+
+export { until } from '../support/wait';
 
 /** Where the global setup leaves the platform's handle for the test files. */
 export const HANDLE_ENV = 'BULKHEAD_RELIABILITY_HANDLE';
@@ -92,31 +94,6 @@ export function call(
     },
     ...(body !== undefined && { body: JSON.stringify(body) }),
   });
-}
-
-/** Polls `check` until it returns a value, or fails with `what` after `timeoutMs`. */
-export async function until<T>(
-  what: string,
-  timeoutMs: number,
-  check: () => Promise<T | undefined>,
-  intervalMs = 250,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const value = await check();
-      if (value !== undefined) return value;
-    } catch (error) {
-      last = error;
-    }
-    if (Date.now() > deadline) {
-      throw new Error(
-        `${what}: not within ${timeoutMs / 1000} s${last ? ` (last error: ${String(last)})` : ''}`,
-      );
-    }
-    await sleep(intervalMs);
-  }
 }
 
 /** Every order of `tenant`, through the router, page by page. */
