@@ -1,3 +1,4 @@
+import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 
@@ -16,11 +17,17 @@ export interface BuiltFleet extends BulkheadStacks {
   template(stackName: string): Template;
 }
 
+/** One scratch folder per test file for synthesized output, removed when the file is done. */
+let scratch: string | undefined;
+afterAll(() => {
+  if (scratch) fs.rmSync(scratch, { recursive: true, force: true });
+  scratch = undefined;
+});
+
 /** Builds the app as `bin/app.ts` does, without writing to the repo's cdk.out. */
 export function buildFleet(fleet: Fleet = exampleFleet(), selectedCells?: string[], nag = false): BuiltFleet {
-  const app = new App({
-    outdir: path.join(os.tmpdir(), `bulkhead-test-${process.pid}-${Math.random()}`),
-  });
+  scratch ??= fs.mkdtempSync(path.join(os.tmpdir(), 'bulkhead-test-'));
+  const app = new App({ outdir: fs.mkdtempSync(path.join(scratch, 'app-')) });
   const stacks = addBulkheadStacks(app, { fleet, selectedCells, release: 'v-test', nag });
   const templates = new Map<string, Template>();
   return {
