@@ -4,21 +4,9 @@
  * previous version, the tenants' failures must stay within the canary's share of the traffic, and the
  * other cells must see none.
  */
-import { CANARY_CELL, CANARY_PERCENT, figure, platform, TIME_SCALE } from './support';
+import type { BadReleaseResult } from '../../lib/cli/release';
 
-interface DrillResult {
-  readonly ok: boolean;
-  readonly result: string;
-  readonly reason?: string;
-  readonly timeToRollbackMs?: number;
-  readonly requests: number;
-  readonly failures: number;
-  readonly failureShare: number;
-  readonly failuresOnPrevious: number;
-  readonly otherCells: { readonly requests: number; readonly failures: number };
-  readonly weightsAfter: Readonly<Record<string, readonly { version: string; weight: number }[]>>;
-  readonly problems: readonly string[];
-}
+import { CANARY_CELL, CANARY_PERCENT, figure, platform, TIME_SCALE } from './support';
 
 test('a faulty release is rolled back automatically; failures stay within the canary share and its cell', async () => {
   const p = platform();
@@ -36,9 +24,9 @@ test('a faulty release is rolled back automatically; failures stay within the ca
     ],
     600_000,
   );
-  let drill: DrillResult;
+  let drill: BadReleaseResult;
   try {
-    drill = JSON.parse(run.stdout) as DrillResult;
+    drill = JSON.parse(run.stdout) as BadReleaseResult;
   } catch {
     throw new Error(`bulkhead drill bad-release gave no result (exit ${run.code}):\n${run.stderr.trim()}`);
   }
