@@ -1,9 +1,20 @@
-/** @type {import('jest').Config} */
-module.exports = {
+/**
+ * `npm test` runs three projects in order: `unit` (no Java, no Chromium, no network: seconds per file),
+ * `integration` (real DynamoDB Local and fauxqs processes), `e2e` (the local platform, Chromium).
+ * One project alone: `npx jest --selectProjects unit`.
+ * @type {import('jest').Config}
+ */
+const base = {
   testEnvironment: 'node',
-  roots: ['<rootDir>/test'],
-  testMatch: ['**/*.test.ts'],
-  testPathIgnorePatterns: ['/node_modules/', '/test/bench/', '/test/reliability/'],
   transform: { '^.+\\.ts$': ['ts-jest', { isolatedModules: true, diagnostics: false }] },
+  testMatch: ['**/*.test.ts'],
+};
+
+module.exports = {
   testTimeout: 60000,
+  projects: [
+    { ...base, displayName: 'unit', roots: ['<rootDir>/test/unit'] },
+    { ...base, displayName: 'integration', roots: ['<rootDir>/test/integration'] },
+    { ...base, displayName: 'e2e', roots: ['<rootDir>/test/e2e'] },
+  ],
 };

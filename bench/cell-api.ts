@@ -4,18 +4,18 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { type AttributeValue, PutItemCommand, QueryCommand } from '@aws-sdk/client-dynamodb';
 import { GetQueueAttributesCommand, PurgeQueueCommand } from '@aws-sdk/client-sqs';
 
-import { newOrderId } from '../lambdas/api/store';
-import { apiKeyEnvName } from '../lambdas/sync/decide';
-import { createQueueFromCfn, createTableFromCfn } from '../lib/local/cfn-resources';
-import { apiEvent, type ApiHandler } from '../test/support/api-events';
+import { apiEvent, type ApiHandler } from '../harness/api-events';
 import {
   CELL_TABLE_PROPS,
   type LocalAws,
   startLocalAws,
   SYNC_DLQ_PROPS,
   SYNC_QUEUE_PROPS,
-} from '../test/support/local-aws';
-import { SqsDriver, type SqsHandler } from '../test/support/sqs-driver';
+} from '../harness/local-aws';
+import { SqsDriver, type SqsHandler } from '../harness/sqs-driver';
+import { newOrderId } from '../lambdas/api/store';
+import { apiKeyEnvName } from '../lambdas/sync/decide';
+import { createQueueFromCfn, createTableFromCfn } from '../lib/local/assembly/cfn-resources';
 
 import { SimulatorProcess } from './simulator-process';
 

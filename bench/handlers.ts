@@ -7,7 +7,7 @@
 import { execFile } from 'node:child_process';
 import * as fs from 'node:fs';
 
-import { readAssembly, resolveEnvironment, type LocalFunction } from '../lib/local/template-model';
+import { readAssembly, resolveEnvironment, type LocalFunction } from '../lib/local/assembly/template-model';
 
 import type { BenchResult } from './cell-api';
 

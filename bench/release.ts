@@ -2,7 +2,7 @@
  * Release: local time-to-rollback, manual and automatic, when the release tooling (issue 6) is part of
  * the CLI; until then one row says it was skipped and why.
  */
-import type { RunningPlatform } from '../test/support/platform-runner';
+import type { RunningPlatform } from '../harness/platform-runner';
 
 import type { BenchResult } from './cell-api';
 

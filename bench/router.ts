@@ -5,8 +5,8 @@
  */
 import autocannon from 'autocannon';
 
-import type { PlatformState } from '../lib/local/platform-state';
-import { send } from '../test/support/http-client';
+import { send } from '../harness/http-client';
+import type { PlatformState } from '../lib/local/platform/platform-state';
 
 import type { BenchResult } from './cell-api';
 

@@ -1,5 +1,5 @@
 /**
- * The compliance simulator in a process of its own (`lib/local/compliance-simulator-main.ts`), driven
+ * The compliance simulator in a process of its own (`lib/local/compliance/compliance-simulator-main.ts`), driven
  * through its control API. A benchmark that runs the sync workers in its own process must not also
  * serve the simulator there: every event-loop stall of the workers would hold back the simulator's
  * clock and then release a burst of arrivals at once, which its token bucket answers with 429s the
@@ -9,9 +9,9 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import * as path from 'node:path';
 import { createInterface } from 'node:readline';
 
-import type { SimulatorCounters } from '../lib/local/compliance-simulator';
+import type { SimulatorCounters } from '../lib/local/compliance/compliance-simulator';
 
-const MAIN = path.join(__dirname, '..', 'lib', 'local', 'compliance-simulator-main.ts');
+const MAIN = path.join(__dirname, '..', 'lib', 'local', 'compliance', 'compliance-simulator-main.ts');
 const START_TIMEOUT_MS = 30_000;
 
 export class SimulatorProcess {

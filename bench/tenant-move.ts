@@ -2,8 +2,8 @@
  * Tenant move: a tenant placed with `bulkhead tenants place`, a few thousand items written straight to
  * its cell, then `bulkhead tenants move` to another cell, timed end to end as an operator runs it.
  */
-import { inParallel, send } from '../test/support/http-client';
-import type { RunningPlatform } from '../test/support/platform-runner';
+import { inParallel, send } from '../harness/http-client';
+import type { RunningPlatform } from '../harness/platform-runner';
 
 import type { BenchResult } from './cell-api';
 

@@ -8,8 +8,8 @@ import * as path from 'node:path';
 
 import { App } from 'aws-cdk-lib';
 
-import { addBulkheadStacks, CellSelectionError } from '../lib/bulkhead-app';
 import { FleetFileError, FleetValidationError, loadFleet } from '../lib/config';
+import { addBulkheadStacks, CellSelectionError } from '../lib/infra/bulkhead-app';
 
 const KNOWN_ERRORS = [FleetValidationError, FleetFileError, CellSelectionError];
 

@@ -1,7 +1,7 @@
+import { SYNC_STATUSES, type SyncStatus } from '../../lib/contracts/cell-items';
 import { badRequest, HttpError } from '../shared/errors';
 import type { Request } from '../shared/http';
 import { jsonBody } from '../shared/http';
-import { SYNC_STATUSES, type SyncStatus } from '../shared/items';
 import { claimedTenantOf, keyNotVerified, sameKeyHash, TENANT_HEADER } from '../shared/tenant';
 
 import { limitFrom } from './cursor';

@@ -5,7 +5,7 @@
  * pre-traffic smoke test's tenant are spared, so the drill proves the canary analysis (the kind of bug a
  * smoke test misses), not the smoke test.
  */
-import { SMOKE_TENANT } from '../hooks/smoke';
+import { SMOKE_TENANT } from '../../lib/contracts/names';
 
 /** Whether the next request of `tenant` must fail: evenly spread, exactly ⌊n·rate⌋ of the first n. */
 export function faultInjector(rate: number): (tenant: string | undefined) => boolean {

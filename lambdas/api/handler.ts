@@ -2,12 +2,12 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 
+import { parseIntegrations } from '../../lib/contracts/integrations';
 import { documentClient, sqsClient } from '../shared/clients';
 import { numberEnv, requireEnv } from '../shared/env';
 import { HttpError } from '../shared/errors';
 import { errorResponse, json, toRequest } from '../shared/http';
 import { breakerPolicyFromEnv } from '../shared/integration-state';
-import { parseIntegrations } from '../shared/integrations';
 import { TENANT_HEADER, tenantOf } from '../shared/tenant';
 import { isUnavailable } from '../shared/unavailable';
 

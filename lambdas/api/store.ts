@@ -12,10 +12,6 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import type { z } from 'zod';
 
-import { admit, type Breaker, type BreakerPolicy, CLOSED } from '../../lib/domain/circuit-breaker';
-import { integrationColour, ORANGE_AFTER_MS, RED_AFTER_MS } from '../../lib/domain/integration-status';
-import { HttpError, notFound } from '../shared/errors';
-import type { IntegrationConfig } from '../shared/integrations';
 import {
   IntegrationSettingsItem,
   InventoryItem,
@@ -28,7 +24,11 @@ import {
   SyncMessage,
   type SyncStatus,
   TenantItem,
-} from '../shared/items';
+} from '../../lib/contracts/cell-items';
+import type { IntegrationConfig } from '../../lib/contracts/integrations';
+import { admit, type Breaker, type BreakerPolicy, CLOSED } from '../../lib/domain/circuit-breaker';
+import { integrationColour, ORANGE_AFTER_MS, RED_AFTER_MS } from '../../lib/domain/integration-status';
+import { HttpError, notFound } from '../shared/errors';
 
 import { decodeCursor, encodeCursor } from './cursor';
 import type { CreateOrderBody, PutInventoryBody } from './schemas';

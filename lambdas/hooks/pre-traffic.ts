@@ -2,10 +2,10 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { CodeDeployClient, PutLifecycleEventHookExecutionStatusCommand } from '@aws-sdk/client-codedeploy';
 import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 
+import { SMOKE_TENANT } from '../../lib/contracts/names';
+import { smokeTest, type SmokeResponse } from '../../lib/domain/smoke-test';
 import { requireEnv } from '../shared/env';
 import { CELL_SECRET_HEADER, TENANT_HEADER } from '../shared/tenant';
-
-import { smokeTest, SMOKE_TENANT, type SmokeResponse } from './smoke';
 
 const env = requireEnv(['CELL_ID', 'TARGET_FUNCTION_ARN']);
 const cellSecret = process.env.CELL_SECRET || undefined;

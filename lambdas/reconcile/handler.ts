@@ -2,10 +2,10 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import type { Context } from 'aws-lambda';
 
+import { parseIntegrations } from '../../lib/contracts/integrations';
 import { documentClient, sqsClient } from '../shared/clients';
 import { numberEnv, requireEnv } from '../shared/env';
 import { breakerPolicyFromEnv } from '../shared/integration-state';
-import { parseIntegrations } from '../shared/integrations';
 
 import { Reconciler, type ReconcileResult } from './reconciler';
 

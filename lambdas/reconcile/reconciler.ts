@@ -8,10 +8,10 @@ import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { SendMessageBatchCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { ScanCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 
+import { K, keys, SCHEMA_VERSION, type SyncMessage } from '../../lib/contracts/cell-items';
+import type { IntegrationConfig } from '../../lib/contracts/integrations';
 import { admit, type BreakerPolicy } from '../../lib/domain/circuit-breaker';
 import { IntegrationStateStore } from '../shared/integration-state';
-import type { IntegrationConfig } from '../shared/integrations';
-import { K, keys, SCHEMA_VERSION, type SyncMessage } from '../shared/items';
 
 export interface ReconcilerConfig {
   readonly tableName: string;

@@ -10,7 +10,7 @@
  */
 import { GetFunctionUrlConfigCommand, LambdaClient } from '@aws-sdk/client-lambda';
 
-import { cellApiFunctionName, LIVE_ALIAS } from '../../lib/common/names';
+import { cellApiFunctionName, LIVE_ALIAS } from '../../lib/contracts/names';
 import { type BakedCell, withTimeout } from '../../lib/domain/route-cache';
 
 export interface CellEndpoint {

@@ -8,6 +8,7 @@ import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { GetCommand, PutCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { z } from 'zod';
 
+import { IntegrationSettingsItem, keys, SCHEMA_VERSION } from '../../lib/contracts/cell-items';
 import {
   CLOSED,
   DEFAULT_BREAKER_POLICY,
@@ -17,7 +18,6 @@ import {
 } from '../../lib/domain/circuit-breaker';
 
 import { numberEnv } from './env';
-import { IntegrationSettingsItem, keys, SCHEMA_VERSION } from './items';
 
 export const BreakerItem = z.looseObject({
   state: z.enum(['closed', 'open', 'half-open']),

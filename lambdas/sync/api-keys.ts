@@ -1,6 +1,6 @@
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 
-import type { IntegrationConfig } from '../shared/integrations';
+import type { IntegrationConfig } from '../../lib/contracts/integrations';
 
 import { apiKeyEnvName } from './decide';
 

@@ -1,7 +1,7 @@
 /** The sync worker's decisions as plain functions: no I/O, so every rule is testable on its own. */
+import type { OrderItem } from '../../lib/contracts/cell-items';
+import type { IntegrationConfig } from '../../lib/contracts/integrations';
 import type { RateLimit } from '../../lib/domain/token-bucket';
-import type { IntegrationConfig } from '../shared/integrations';
-import type { OrderItem } from '../shared/items';
 
 export type ResponseClass = 'synced' | 'rejected' | 'throttled' | 'retry';
 

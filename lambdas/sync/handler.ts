@@ -9,10 +9,10 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 
+import { parseIntegrations } from '../../lib/contracts/integrations';
 import { sqsClient } from '../shared/clients';
 import { numberEnv, requireEnv } from '../shared/env';
 import { breakerPolicyFromEnv } from '../shared/integration-state';
-import { parseIntegrations } from '../shared/integrations';
 
 import { EnvApiKeyProvider, type ApiKeyProvider } from './api-keys';
 import { SyncWorker } from './worker';

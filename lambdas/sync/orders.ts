@@ -1,7 +1,7 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { GetCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 
-import { keys, OrderItem, type SyncStatus } from '../shared/items';
+import { keys, OrderItem, type SyncStatus } from '../../lib/contracts/cell-items';
 
 /**
  * The order item as the sync worker sees it. Every settling write is conditional on the order

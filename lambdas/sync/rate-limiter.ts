@@ -4,8 +4,8 @@ import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { GetCommand, PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { z } from 'zod';
 
+import { keys, SCHEMA_VERSION } from '../../lib/contracts/cell-items';
 import { take, type Bucket, type RateLimit } from '../../lib/domain/token-bucket';
-import { keys, SCHEMA_VERSION } from '../shared/items';
 
 const BucketItem = z.looseObject({ tokens: z.number(), updatedAt: z.number(), version: z.number().int() });
 

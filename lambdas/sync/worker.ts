@@ -12,10 +12,10 @@ import { ChangeMessageVisibilityCommand, SendMessageCommand, type SQSClient } fr
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Context, SQSRecord } from 'aws-lambda';
 
+import { K, SyncMessage, type OrderItem } from '../../lib/contracts/cell-items';
+import type { IntegrationConfig } from '../../lib/contracts/integrations';
 import { admit, type BreakerPolicy } from '../../lib/domain/circuit-breaker';
 import { IntegrationStateStore } from '../shared/integration-state';
-import type { IntegrationConfig } from '../shared/integrations';
-import { K, SyncMessage, type OrderItem } from '../shared/items';
 
 import type { ApiKeyProvider } from './api-keys';
 import { describeNetworkError, postReceipt } from './compliance-client';

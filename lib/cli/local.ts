@@ -2,10 +2,10 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 
-import { ControlServer } from '../local/control-server';
-import { LocalReleases, registerReleaseHandlers } from '../local/local-releases';
-import { FAULTS, LocalPlatform } from '../local/platform';
-import { platformHome, readState, stateFile } from '../local/platform-state';
+import { LocalReleases, registerReleaseHandlers } from '../local/codedeploy/local-releases';
+import { ControlServer } from '../local/platform/control-server';
+import { FAULTS, LocalPlatform } from '../local/platform/platform';
+import { platformHome, readState, stateFile } from '../local/platform/platform-state';
 
 const ROOT = path.join(__dirname, '..', '..');
 

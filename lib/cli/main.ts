@@ -1,6 +1,5 @@
 /** The `bulkhead` command line: a table of commands, each a function of its arguments. */
 
-import { bench } from './bench';
 import { localCommand } from './local';
 import { drillCommand, releaseCommand, rollbackCommand, statusCommand, withUsage } from './release';
 import { tenantsCommand } from './tenants';
@@ -9,7 +8,6 @@ export type Command = (args: readonly string[]) => Promise<number>;
 
 const COMMANDS: Record<string, Command> = {
   local: localCommand,
-  bench,
   tenants: tenantsCommand,
   release: withUsage('release', releaseCommand),
   rollback: withUsage('rollback', rollbackCommand),

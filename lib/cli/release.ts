@@ -15,10 +15,10 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 
-import { SMOKE_TENANT } from '../../lambdas/hooks/smoke';
-import type { ApiResponse } from '../common/api-event';
-import { cellApiFunctionName } from '../common/names';
 import type { Cell, Fleet } from '../config/types';
+import type { ApiResponse } from '../contracts/api-event';
+import { SMOKE_TENANT } from '../contracts/names';
+import { cellApiFunctionName } from '../contracts/names';
 import {
   type CellOutcome,
   type DrillRecord,
@@ -31,15 +31,14 @@ import {
   runRelease,
   StopTheLine,
 } from '../domain/release';
-import { platformHome, readState, stateFile } from '../local/platform-state';
-
+import { platformHome, readState, stateFile } from '../local/platform/platform-state';
 import type {
   CellStatus,
   DeployEvent,
   ReleaseLogEntry,
   ReleaseTarget,
   RollbackResult,
-} from './release-target';
+} from '../targets/release/release-target';
 
 const ROOT = path.join(__dirname, '..', '..');
 const DEFAULT_FLEET_FILE = 'cells.config.ts';
@@ -109,7 +108,8 @@ export function openReleaseTarget(args: CommonArgs): Opened {
         `no local platform is running in ${home} (start one with \`npm start\`), or use --target aws`,
       );
     }
-    const { LocalReleaseTarget } = require('./release-local') as typeof import('./release-local');
+    const { LocalReleaseTarget } =
+      require('../targets/release/local-release-target') as typeof import('../targets/release/local-release-target');
     return {
       target: new LocalReleaseTarget(state, home),
       fleet: loadFleet(args.config ?? state.configFile ?? path.join(ROOT, DEFAULT_FLEET_FILE)),
@@ -123,7 +123,8 @@ export function openReleaseTarget(args: CommonArgs): Opened {
       `no local platform is running, and there is no ${fleetFile} for AWS: start one with \`npm start\`, or pass --config FILE`,
     );
   }
-  const { AwsReleaseTarget } = require('./release-aws') as typeof import('./release-aws');
+  const { AwsReleaseTarget } =
+    require('../targets/release/aws-release-target') as typeof import('../targets/release/aws-release-target');
   /* eslint-enable @typescript-eslint/no-require-imports */
   const fleet = loadFleet(fleetFile);
   return {

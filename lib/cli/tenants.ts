@@ -12,8 +12,8 @@
 import * as fs from 'node:fs';
 import { parseArgs } from 'node:util';
 
-import { SMOKE_TENANT } from '../../lambdas/hooks/smoke';
 import type { Fleet } from '../config/types';
+import { SMOKE_TENANT } from '../contracts/names';
 import { generateApiKey, hashApiKey } from '../domain/api-keys';
 import {
   isMoving,
@@ -24,9 +24,8 @@ import {
   refuseMove,
 } from '../domain/migration';
 import { type CellCapacity, chooseCell, refuseDeclaredCell, refusePlacement } from '../domain/placement';
-import { readState } from '../local/platform-state';
-
-import { type CellRecord, movePorts, type RouteRecord, type Target } from './target';
+import { readState } from '../local/platform/platform-state';
+import { type CellRecord, movePorts, type RouteRecord, type Target } from '../targets/tenants/tenants-target';
 
 const USAGE = `usage: bulkhead tenants <command> [options]
 
@@ -362,7 +361,8 @@ function openTarget(args: TargetArgs, fleet?: Fleet): Target {
   if (args.target === 'local' || (args.target === undefined && state)) {
     if (!state)
       throw new UsageError('no local platform is running (start one with `npm start`), or use --target aws');
-    const { LocalTarget } = require('./local-target') as typeof import('./local-target');
+    const { LocalTarget } =
+      require('../targets/tenants/local-tenants-target') as typeof import('../targets/tenants/local-tenants-target');
     const localFleet = fleet ?? (args.config ? loadFleet(args.config) : undefined);
     return new LocalTarget(state, localFleet ? { fleet: localFleet } : {});
   }
@@ -372,7 +372,8 @@ function openTarget(args: TargetArgs, fleet?: Fleet): Target {
       `no local platform is running here, and there is no ${fleetFile} for AWS: start one with \`npm start\`, or pass --config FILE`,
     );
   }
-  const { AwsTarget } = require('./aws-target') as typeof import('./aws-target');
+  const { AwsTarget } =
+    require('../targets/tenants/aws-tenants-target') as typeof import('../targets/tenants/aws-tenants-target');
   return new AwsTarget(fleet ?? loadFleet(fleetFile));
 }
 /* eslint-enable @typescript-eslint/no-require-imports */

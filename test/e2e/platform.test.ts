@@ -15,10 +15,10 @@ import { promisify } from 'node:util';
 
 import { chromium } from 'playwright-core';
 
-import { LocalPlatform } from '../../lib/local/platform';
-import { type PlatformState, readState, stateFile } from '../../lib/local/platform-state';
-import { descendants, isPlatformService, type ProcessInfo, stillAlive } from '../support/processes';
-import { until } from '../support/wait';
+import { descendants, isPlatformService, type ProcessInfo, stillAlive } from '../../harness/processes';
+import { until } from '../../harness/wait';
+import { LocalPlatform } from '../../lib/local/platform/platform';
+import { type PlatformState, readState, stateFile } from '../../lib/local/platform/platform-state';
 
 jest.setTimeout(120_000);
 

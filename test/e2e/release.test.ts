@@ -6,9 +6,9 @@
  */
 import * as os from 'node:os';
 
+import { closeConnections, type HttpReply, send, sleep } from '../../harness/http-client';
+import { type CliResult, type RunningPlatform, startPlatform } from '../../harness/platform-runner';
 import type { FleetConfig } from '../../lib/config/types';
-import { closeConnections, type HttpReply, send, sleep } from '../support/http-client';
-import { type CliResult, type RunningPlatform, startPlatform } from '../support/platform-runner';
 
 jest.setTimeout(300_000);
 

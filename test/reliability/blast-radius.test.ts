@@ -6,7 +6,7 @@
  * Two ways to kill it: `bulkhead local fault cell-down` (the platform stops the cell), and SIGKILL of the
  * cell's DynamoDB Local java process (found with ps), which nobody announces.
  */
-import { type HttpReply, sleep } from '../support/http-client';
+import { type HttpReply, sleep } from '../../harness/http-client';
 
 import { call, CELL_OF, figure, INTEGRATED, platform, TENANTS, tenantsOf, until } from './support';
 

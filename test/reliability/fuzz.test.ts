@@ -7,7 +7,7 @@
  */
 import { METHODS } from 'node:http';
 
-import { inParallel, send, type HttpReply } from '../support/http-client';
+import { inParallel, send, type HttpReply } from '../../harness/http-client';
 
 import { call, CELL_OF, figure, platform, prng, secretOf, TENANTS } from './support';
 

@@ -5,7 +5,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
-import { startPlatform } from '../support/platform-runner';
+import { startPlatform } from '../../harness/platform-runner';
 
 import { FLEET, HANDLE_ENV, TIME_SCALE } from './support';
 

@@ -1,7 +1,7 @@
 /** Prints every figure line the tests recorded, then stops the platform (and removes its home). */
 import * as fs from 'node:fs';
 
-import type { RunningPlatform } from '../support/platform-runner';
+import type { RunningPlatform } from '../../harness/platform-runner';
 
 import { figuresFile } from './support';
 

@@ -4,7 +4,7 @@
  * the other's partition, with the other's key id and this key's secret, and by writing to the other's
  * SKU. A leak is any successful answer carrying the other tenant's data, or any change to it.
  */
-import { type HttpReply } from '../support/http-client';
+import { type HttpReply } from '../../harness/http-client';
 
 import { call, figure, listOrders, platform, secretOf, TENANTS } from './support';
 

@@ -9,10 +9,10 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { BatchWriteCommand, DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 
+import { send, sleep } from '../../harness/http-client';
 import { newOrderId } from '../../lambdas/api/store';
-import { K, keys, SCHEMA_VERSION } from '../../lambdas/shared/items';
-import type { Receipt, SimulatorCounters } from '../../lib/local/compliance-simulator';
-import { send, sleep } from '../support/http-client';
+import { K, keys, SCHEMA_VERSION } from '../../lib/contracts/cell-items';
+import type { Receipt, SimulatorCounters } from '../../lib/local/compliance/compliance-simulator';
 
 import { call, CELL_OF, figure, INTEGRATION, listOrders, platform, until } from './support';
 

@@ -4,7 +4,7 @@
  * no answer) with the same Idempotency-Key, as a real client does. Every write it was told succeeded
  * must be at the target exactly once, and nothing of the tenant may be left at the source.
  */
-import { type HttpReply, send, sleep } from '../support/http-client';
+import { type HttpReply, send, sleep } from '../../harness/http-client';
 
 import { call, CELL_OF, figure, listOrders, platform, until } from './support';
 

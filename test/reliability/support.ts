@@ -5,11 +5,11 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
+import { send, type HttpReply } from '../../harness/http-client';
+import { attachPlatform, type PlatformHandle, type RunningPlatform } from '../../harness/platform-runner';
 import type { FleetConfig } from '../../lib/config/types';
-import { send, type HttpReply } from '../support/http-client';
-import { attachPlatform, type PlatformHandle, type RunningPlatform } from '../support/platform-runner';
 
-export { until } from '../support/wait';
+export { until } from '../../harness/wait';
 
 /** Where the global setup leaves the platform's handle for the test files. */
 export const HANDLE_ENV = 'BULKHEAD_RELIABILITY_HANDLE';

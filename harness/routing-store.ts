@@ -1,0 +1,81 @@
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
+
+import { CELL_REGISTRY_TABLE, ROUTES_TABLE } from '../lib/contracts/names';
+import { createTableFromCfn } from '../lib/local/assembly/cfn-resources';
+import type { LocalCellState, PlatformState } from '../lib/local/platform/platform-state';
+import { DynamoDbLocal } from '../lib/local/services/dynamodb-local';
+
+import { LOCAL_CLIENT_CONFIG } from './local-aws';
+
+/** The routing tables' properties as the router stack declares them (on-demand, one string partition key). */
+const routingTableProps = (partitionKey: string) => ({
+  KeySchema: [{ AttributeName: partitionKey, KeyType: 'HASH' }],
+  AttributeDefinitions: [{ AttributeName: partitionKey, AttributeType: 'S' }],
+  BillingMode: 'PAY_PER_REQUEST',
+  PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+  DeletionProtectionEnabled: true,
+});
+
+export interface RoutingStore {
+  readonly dynamo: DynamoDbLocal;
+  readonly doc: DynamoDBDocumentClient;
+  readonly routesTable: string;
+  readonly registryTable: string;
+  putRoute(route: Record<string, unknown>): Promise<void>;
+  putCell(cell: Record<string, unknown>): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** The routing store in its own DynamoDB Local, with the routes table and the cell registry. */
+export async function startRoutingStore(): Promise<RoutingStore> {
+  const dynamo = new DynamoDbLocal();
+  await dynamo.start();
+  const client = new DynamoDBClient({ ...LOCAL_CLIENT_CONFIG, endpoint: dynamo.endpoint });
+  await createTableFromCfn(client, ROUTES_TABLE, routingTableProps('tenantId'));
+  await createTableFromCfn(client, CELL_REGISTRY_TABLE, routingTableProps('cellId'));
+  const doc = DynamoDBDocumentClient.from(client);
+  return {
+    dynamo,
+    doc,
+    routesTable: ROUTES_TABLE,
+    registryTable: CELL_REGISTRY_TABLE,
+    putRoute: async (route) =>
+      void (await doc.send(new PutCommand({ TableName: ROUTES_TABLE, Item: route }))),
+    putCell: async (cell) =>
+      void (await doc.send(new PutCommand({ TableName: CELL_REGISTRY_TABLE, Item: cell }))),
+    async stop() {
+      client.destroy();
+      await dynamo.stop();
+    },
+  };
+}
+
+/** A platform state as the local platform would publish it, for targets built in tests. */
+export function platformState(
+  store: RoutingStore,
+  cells: Record<
+    string,
+    Pick<LocalCellState, 'dynamodb' | 'tableName' | 'sqs' | 'queueUrl'> & Partial<LocalCellState>
+  >,
+): PlatformState {
+  return {
+    pid: process.pid,
+    control: 'http://127.0.0.1:1',
+    router: 'http://127.0.0.1:1',
+    statusPage: 'http://127.0.0.1:1',
+    compliance: 'http://127.0.0.1:1',
+    routingStore: {
+      endpoint: store.dynamo.endpoint,
+      routesTable: store.routesTable,
+      registryTable: store.registryTable,
+    },
+    cells: Object.fromEntries(
+      Object.entries(cells).map(([id, c], wave) => [
+        id,
+        { wave, endpoint: 'http://127.0.0.1:1', secret: '', dlqUrl: '', status: 'up', ...c },
+      ]),
+    ),
+    tenants: {},
+  };
+}

@@ -1,0 +1,536 @@
+/**
+ * Releases inside the running local platform: what CodeDeploy does on AWS, on the local `live` aliases.
+ * A deployment publishes the next version of every released function of a cell from the current build,
+ * runs the pre-traffic smoke test on the new API version before any traffic moves, then shifts the
+ * aliases per the cell's deployment config (time-scaled), watching the new version's own metrics: over
+ * the thresholds, the aliases go back to the previous version at once. A rollback puts the aliases back
+ * on the previous version (stopping a deployment under way). `bulkhead release --target local` drives
+ * this through the control API (`registerReleaseHandlers`).
+ */
+import { randomBytes } from 'node:crypto';
+
+import {
+  type ApiRequest,
+  type ApiResponse,
+  functionUrlEvent,
+  toApiResponse,
+} from '../../contracts/api-event';
+import { SMOKE_TENANT } from '../../contracts/names';
+import {
+  type CanaryThresholds,
+  DEFAULT_CANARY_THRESHOLDS,
+  type FunctionReleaseState,
+  judge,
+  scaledMs,
+  trafficSteps,
+  type VersionWeight,
+} from '../../domain/release';
+import { smokeTest } from '../../domain/smoke-test';
+import { readAssembly } from '../assembly/template-model';
+import type { AliasTarget, LocalAlias, LocalFunctionVersion } from '../lambda/function-runtime';
+import type { StackRuntime } from '../platform/cell-runtime';
+import type { ControlServer } from '../platform/control-server';
+import type { LocalPlatform } from '../platform/platform';
+
+export type DeploymentStatus = 'Created' | 'InProgress' | 'Succeeded' | 'Failed' | 'Stopped';
+
+export interface DeployRequest {
+  readonly release: string;
+  readonly cells: readonly string[];
+  /** Deployment minutes per real minute. @default the platform's */
+  readonly timeScale?: number;
+  /** Added to every new version's environment (the bad-release drill's fault flag). */
+  readonly extraEnv?: Readonly<Record<string, string>>;
+  readonly thresholds?: Partial<CanaryThresholds>;
+}
+
+export interface DeploymentView {
+  readonly id: string;
+  readonly cellId: string;
+  readonly release: string;
+  readonly status: DeploymentStatus;
+  /** Events from index `since` on; `eventCount` is the next index. */
+  readonly events: readonly { readonly at: string; readonly message: string }[];
+  readonly eventCount: number;
+  readonly functions: readonly { readonly name: string; readonly from: string; readonly to?: string }[];
+  readonly result?: 'succeeded' | 'failed' | 'rolled-back';
+  readonly reason?: string;
+  /** Epoch ms: created, first traffic on the new version, traffic back on the previous one, end. */
+  readonly timings: {
+    readonly createdAt: number;
+    readonly shiftStartedAt?: number;
+    readonly rolledBackAt?: number;
+    readonly endedAt?: number;
+  };
+}
+
+export interface CellReleaseView {
+  readonly cellId: string;
+  readonly wave: number;
+  readonly unavailable?: string;
+  readonly functions: readonly (FunctionReleaseState & { readonly logicalId: string })[];
+  /** The deployment under way. */
+  readonly deployment?: { readonly id: string; readonly status: string; readonly release: string };
+  readonly lastDeployment?: DeploymentView;
+  /** Live versions over the canary thresholds (the local counterpart of the per-version alarms). */
+  readonly alarms: readonly string[];
+}
+
+export interface RollbackView {
+  readonly cellId: string;
+  /** `stopped-deployment`: a deployment under way was stopped and its traffic returned. */
+  readonly kind: 'stopped-deployment' | 'alias';
+  readonly from: Readonly<Record<string, string>>;
+  readonly to: Readonly<Record<string, string>>;
+  /** Time to move every alias back, in ms. */
+  readonly ms: number;
+}
+
+interface Released {
+  readonly logicalId: string;
+  readonly name: string;
+  readonly alias: LocalAlias;
+  /** The function the pre-traffic smoke test checks (its alias has a hook). */
+  readonly hooked: boolean;
+}
+
+const TERMINAL: readonly DeploymentStatus[] = ['Succeeded', 'Failed', 'Stopped'];
+/** How often a shift looks at the new version's metrics (real ms). */
+const WATCH_MS = 20;
+const pct = (w: number) => `${Math.round(w * 1000) / 10}%`;
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+class Deployment {
+  readonly id = `ld-${Date.now().toString(36)}-${randomBytes(3).toString('hex')}`;
+  status: DeploymentStatus = 'Created';
+  readonly events: { at: string; message: string }[] = [];
+  readonly from = new Map<string, AliasTarget>();
+  readonly to = new Map<string, LocalFunctionVersion>();
+  result?: DeploymentView['result'];
+  reason?: string;
+  readonly timings: { createdAt: number; shiftStartedAt?: number; rolledBackAt?: number; endedAt?: number };
+
+  constructor(
+    readonly cellId: string,
+    readonly release: string,
+    readonly functions: readonly Released[],
+  ) {
+    this.timings = { createdAt: Date.now() };
+    for (const f of functions) this.from.set(f.logicalId, f.alias.primaryVersion!);
+  }
+
+  get done(): boolean {
+    return TERMINAL.includes(this.status);
+  }
+
+  note(message: string): void {
+    this.events.push({ at: new Date().toISOString(), message });
+  }
+
+  end(status: DeploymentStatus, result: DeploymentView['result'], reason?: string): void {
+    if (this.done) return;
+    this.status = status;
+    this.result = result;
+    if (reason) this.reason = reason;
+    this.timings.endedAt = Date.now();
+  }
+
+  /** Traffic back on the previous versions, every alias at once. */
+  returnTraffic(): void {
+    for (const f of this.functions) {
+      const from = this.from.get(f.logicalId)!;
+      if (f.alias.additionalVersion || f.alias.primaryVersion !== from) f.alias.point(from);
+    }
+    this.timings.rolledBackAt ??= Date.now();
+  }
+
+  view(since = 0): DeploymentView {
+    return {
+      id: this.id,
+      cellId: this.cellId,
+      release: this.release,
+      status: this.status,
+      events: this.events.slice(since),
+      eventCount: this.events.length,
+      functions: this.functions.map((f) => ({
+        name: f.name,
+        from: this.from.get(f.logicalId)!.version,
+        ...(this.to.has(f.logicalId) && { to: this.to.get(f.logicalId)!.version }),
+      })),
+      ...(this.result && { result: this.result }),
+      ...(this.reason && { reason: this.reason }),
+      timings: { ...this.timings },
+    };
+  }
+}
+
+export class LocalReleases {
+  private readonly deployments = new Map<string, Deployment>();
+  private readonly latest = new Map<string, Deployment>();
+  /** Per cell and function: the versions that were live, in order (a rollback returns to the one before). */
+  private readonly lineage = new Map<string, Map<string, string[]>>();
+  /** Release label of each published version, per cell and function. */
+  private readonly labels = new Map<string, string>();
+  private closed = false;
+
+  constructor(private readonly platform: LocalPlatform) {}
+
+  close(): void {
+    this.closed = true;
+  }
+
+  /** Starts a deployment of `release` on each cell; each goes on in the background. */
+  deploy(request: DeployRequest): { deployments: Record<string, string> } {
+    const problems = request.cells.flatMap((id) => {
+      const runtime = this.platform.cells.get(id);
+      if (!runtime) return [`unknown cell '${id}'`];
+      if (!runtime.running) return [`cell ${id} is down`];
+      const busy = this.latest.get(id);
+      return busy && !busy.done ? [`cell ${id} is mid-deployment (${busy.id})`] : [];
+    });
+    if (problems.length > 0) throw new Error(problems.join('; '));
+    const deployments: Record<string, string> = {};
+    for (const cellId of request.cells) {
+      const d = new Deployment(cellId, request.release, this.released(cellId));
+      this.deployments.set(d.id, d);
+      this.latest.set(cellId, d);
+      deployments[cellId] = d.id;
+      void this.run(d, request).catch((err: Error) => {
+        d.returnTraffic();
+        d.note(`failed: ${err.message}`);
+        d.end('Failed', 'failed', err.message);
+        this.retire(d, [...d.to.values()]);
+      });
+    }
+    return { deployments };
+  }
+
+  deployment(id: string, since = 0): DeploymentView {
+    const d = this.deployments.get(id);
+    if (!d) throw new Error(`unknown deployment '${id}'`);
+    return d.view(since);
+  }
+
+  status(cellIds?: readonly string[]): CellReleaseView[] {
+    const cells = this.platform.fleet.cells.filter((c) => !cellIds || cellIds.includes(c.id));
+    return cells.map((cell) => {
+      const runtime = this.runtime(cell.id);
+      const d = this.latest.get(cell.id);
+      const functions = this.released(cell.id).map((f) => {
+        const lineage = this.lineageOf(cell.id, f.logicalId);
+        const primary = f.alias.primaryVersion!.version;
+        const prev = lineage.length > 1 ? lineage[lineage.length - 2] : undefined;
+        return {
+          logicalId: f.logicalId,
+          name: f.name,
+          weights: f.alias.weights(),
+          release: this.labelOf(cell.id, f.logicalId, primary),
+          liveExists: runtime.versionOf(f.logicalId, primary) !== undefined,
+          ...(prev !== undefined && {
+            previous: { version: prev, exists: runtime.versionOf(f.logicalId, prev) !== undefined },
+          }),
+        };
+      });
+      return {
+        cellId: cell.id,
+        wave: cell.wave,
+        ...(!runtime.running && { unavailable: 'the cell is down (bulkhead local fault cell-up)' }),
+        functions,
+        ...(d && !d.done && { deployment: { id: d.id, status: d.status, release: d.release } }),
+        ...(d && { lastDeployment: d.view(d.events.length) }),
+        alarms: this.alarms(cell.id),
+      };
+    });
+  }
+
+  /**
+   * Puts the cell back on its previous versions: a deployment under way is stopped and its traffic
+   * returned; otherwise every alias moves to the version that was live before.
+   */
+  rollback(cellId: string, reason: string): RollbackView {
+    const started = performance.now();
+    const d = this.latest.get(cellId);
+    if (d && !d.done) {
+      const from = Object.fromEntries(d.functions.map((f) => [f.name, f.alias.weights().at(-1)!.version]));
+      d.returnTraffic();
+      d.note(`stopped and rolled back: ${reason}`);
+      d.end('Stopped', 'rolled-back', reason);
+      this.retire(d, [...d.to.values()]);
+      return {
+        cellId,
+        kind: 'stopped-deployment',
+        from,
+        to: Object.fromEntries(d.functions.map((f) => [f.name, d.from.get(f.logicalId)!.version])),
+        ms: performance.now() - started,
+      };
+    }
+    const runtime = this.runtime(cellId);
+    const moves = this.released(cellId).map((f) => {
+      const lineage = this.lineageOf(cellId, f.logicalId);
+      const prev =
+        lineage.length > 1 ? runtime.versionOf(f.logicalId, lineage[lineage.length - 2]) : undefined;
+      if (!prev) throw new Error(`cell ${cellId}: ${f.name} has no previous version to return to`);
+      return { f, prev, lineage };
+    });
+    const from: Record<string, string> = {};
+    const to: Record<string, string> = {};
+    for (const { f, prev, lineage } of moves) {
+      from[f.name] = f.alias.primaryVersion!.version;
+      f.alias.point(prev);
+      lineage.pop();
+      to[f.name] = prev.version;
+    }
+    return { cellId, kind: 'alias', from, to, ms: performance.now() - started };
+  }
+
+  /** Moves every alias of the cell to the given versions (by function name): a drill's roll forward. */
+  point(cellId: string, versions: Readonly<Record<string, string>>): RollbackView {
+    const started = performance.now();
+    const runtime = this.runtime(cellId);
+    const busy = this.latest.get(cellId);
+    if (busy && !busy.done) throw new Error(`cell ${cellId} is mid-deployment (${busy.id})`);
+    const moves = this.released(cellId).map((f) => {
+      const want = versions[f.name];
+      const target = want === undefined ? undefined : runtime.versionOf(f.logicalId, want);
+      if (want !== undefined && !target) throw new Error(`cell ${cellId}: ${f.name} has no version ${want}`);
+      return { f, target };
+    });
+    const from: Record<string, string> = {};
+    const to: Record<string, string> = {};
+    for (const { f, target } of moves) {
+      if (!target) continue;
+      from[f.name] = f.alias.primaryVersion!.version;
+      f.alias.point(target);
+      this.lineageOf(cellId, f.logicalId).push(target.version);
+      to[f.name] = target.version;
+    }
+    return { cellId, kind: 'alias', from, to, ms: performance.now() - started };
+  }
+
+  /** Sends a request to the cell's API: through its `live` alias, or to one version directly. */
+  async invoke(cellId: string, qualifier: string, request: ApiRequest): Promise<ApiResponse> {
+    const runtime = this.runtime(cellId);
+    const api = this.released(cellId).find((f) => f.hooked) ?? this.released(cellId)[0];
+    const target = qualifier === 'live' ? api.alias : runtime.versionOf(api.logicalId, qualifier);
+    if (!target) throw new Error(`cell ${cellId}: ${api.name} has no version ${qualifier}`);
+    const out = await target.invoke(functionUrlEvent(request, this.platform.secretOf(cellId)));
+    const executed = 'executedVersion' in out ? String(out.executedVersion) : qualifier;
+    if (out.error) {
+      return {
+        statusCode: 0,
+        body: undefined,
+        executedVersion: executed,
+        error: `${out.error.errorType}: ${out.error.errorMessage}`,
+      };
+    }
+    return toApiResponse(out.result, executed);
+  }
+
+  private async run(d: Deployment, request: DeployRequest): Promise<void> {
+    const runtime = this.runtime(d.cellId);
+    const cell = this.platform.fleet.cells.find((c) => c.id === d.cellId)!;
+    const timeScale = request.timeScale ?? this.platform.timeScale;
+    const thresholds = { ...DEFAULT_CANARY_THRESHOLDS, ...request.thresholds };
+    d.status = 'InProgress';
+    d.note(`building release ${d.release}`);
+    const built = Date.now();
+    const build = await this.platform.build(d.release);
+    d.note(
+      build.reused
+        ? 'no source changed since the last build: reusing it'
+        : `built in ${((Date.now() - built) / 1000).toFixed(1)} s`,
+    );
+    if (d.done) return;
+    const stack = readAssembly(build.dir).cells.find((s) => s.cellId === d.cellId);
+    if (!stack) throw new Error(`the build has no stack for cell ${d.cellId}`);
+
+    for (const f of d.functions) {
+      const fn = stack.functions.find((x) => x.logicalId === f.logicalId);
+      if (!fn) throw new Error(`the build has no function ${f.logicalId} (${f.name})`);
+      const version = runtime.publishVersion(fn, { RELEASE: d.release, ...request.extraEnv });
+      d.to.set(f.logicalId, version);
+      this.labels.set(`${d.cellId}/${f.logicalId}/${version.version}`, d.release);
+    }
+    const failedInit: string[] = [];
+    await Promise.all(
+      [...d.to.values()].map((v) => v.warm().catch((err: Error) => failedInit.push(err.message))),
+    );
+    if (failedInit.length > 0) throw new Error(failedInit.join('; '));
+    if (d.done) return this.retire(d, [...d.to.values()]);
+    d.note(`published ${d.functions.map((f) => `${f.name} v${d.to.get(f.logicalId)!.version}`).join(', ')}`);
+
+    for (const f of d.functions.filter((x) => x.hooked)) {
+      const version = d.to.get(f.logicalId)!;
+      const smoke = await smokeTest(async (method, path, body) => {
+        const out = await version.invoke(
+          functionUrlEvent({ method, path, body, tenant: SMOKE_TENANT }, this.platform.secretOf(d.cellId)),
+        );
+        if (out.error) throw new Error(`${out.error.errorType}: ${out.error.errorMessage}`);
+        const res = toApiResponse(out.result);
+        return { statusCode: res.statusCode, body: res.body };
+      });
+      if (!smoke.ok) {
+        const step = smoke.steps.find((s) => !s.ok)!;
+        throw new Error(
+          `smoke test of ${f.name} v${version.version} failed at '${step.step}': ${step.detail ?? ''}`,
+        );
+      }
+      d.note(`smoke test passed on ${f.name} v${version.version} (${smoke.steps.length} steps)`);
+    }
+    if (d.done) return this.retire(d, [...d.to.values()]);
+
+    for (const step of trafficSteps(cell.deployment)) {
+      for (const f of d.functions) {
+        const next = d.to.get(f.logicalId)!;
+        if (step.weight >= 1) f.alias.point(next);
+        else f.alias.shift(next, step.weight);
+        if (d.timings.shiftStartedAt === undefined) f.alias.resetMetrics(next.version);
+      }
+      d.timings.shiftStartedAt ??= Date.now();
+      d.note(`${pct(step.weight)} of the traffic on the new versions`);
+      const deadline = Date.now() + scaledMs(step.holdMinutes, timeScale);
+      do {
+        if (d.done || this.closed) return;
+        const verdict = this.verdict(d, thresholds);
+        if (verdict) {
+          d.returnTraffic();
+          d.note(`rolled back automatically: ${verdict}`);
+          d.end('Failed', 'rolled-back', verdict);
+          this.retire(d, [...d.to.values()]);
+          return;
+        }
+        if (step.weight >= 1) break;
+        await sleep(Math.min(WATCH_MS, Math.max(0, deadline - Date.now())));
+      } while (Date.now() < deadline);
+    }
+    for (const f of d.functions) this.lineageOf(d.cellId, f.logicalId).push(d.to.get(f.logicalId)!.version);
+    d.note(`100% on the new versions: succeeded`);
+    d.end('Succeeded', 'succeeded');
+    // Versions older than the one a rollback returns to take no traffic any more: free their workers.
+    const runtimeVersions = d.functions.flatMap((f) => {
+      const keep = new Set(this.lineageOf(d.cellId, f.logicalId).slice(-2));
+      return (runtime.published.get(f.logicalId) ?? []).filter((v) => !keep.has(v.version));
+    });
+    this.retire(d, runtimeVersions);
+  }
+
+  /** The first new version over a threshold, as a reason; undefined while all are healthy. */
+  private verdict(d: Deployment, thresholds: CanaryThresholds): string | undefined {
+    for (const f of d.functions) {
+      const version = d.to.get(f.logicalId)!.version;
+      const m = f.alias.metricsOf(version).window;
+      const v = judge(
+        {
+          newVersion: version,
+          versions: [{ version, invocations: m.invocations, errors: m.errors, p99Ms: m.p99Ms }],
+        },
+        thresholds,
+      );
+      if (!v.ok) return `${f.name} ${v.reason}`;
+    }
+    return undefined;
+  }
+
+  private alarms(cellId: string): string[] {
+    const out: string[] = [];
+    for (const f of this.released(cellId)) {
+      for (const { version } of f.alias.weights() as VersionWeight[]) {
+        const m = f.alias.metricsOf(version).window;
+        const v = judge({
+          newVersion: version,
+          versions: [{ version, invocations: m.invocations, errors: m.errors, p99Ms: m.p99Ms }],
+        });
+        if (!v.ok) out.push(`${f.name} ${v.reason}`);
+      }
+    }
+    return out;
+  }
+
+  /** Stops the workers of versions that take no traffic, once they are idle. */
+  private retire(d: Deployment, versions: readonly LocalFunctionVersion[]): void {
+    const live = new Set(d.functions.flatMap((f) => f.alias.weights().map((w) => `${f.name}:${w.version}`)));
+    for (const v of versions) {
+      if (live.has(`${v.name}:${v.version}`)) continue;
+      const attempt = (left: number) => {
+        const s = v.stats();
+        if ((s.busy === 0 && s.queued === 0) || left === 0) void v.stop();
+        else setTimeout(() => attempt(left - 1), 1000).unref();
+      };
+      setTimeout(() => attempt(30), 1000).unref();
+    }
+  }
+
+  private runtime(cellId: string): StackRuntime {
+    const runtime = this.platform.cells.get(cellId);
+    if (!runtime)
+      throw new Error(`unknown cell '${cellId}'; cells: ${[...this.platform.cells.keys()].join(', ')}`);
+    return runtime;
+  }
+
+  private released(cellId: string): Released[] {
+    const runtime = this.runtime(cellId);
+    return runtime.stack.aliases
+      .filter((a) => a.deploymentGroup)
+      .map((a) => ({
+        logicalId: a.functionLogicalId,
+        name: runtime.functionOf(a.functionLogicalId).name,
+        alias: runtime.aliases.get(a.functionLogicalId)!,
+        hooked: a.preTrafficHookLogicalId !== undefined,
+      }));
+  }
+
+  private lineageOf(cellId: string, logicalId: string): string[] {
+    let cell = this.lineage.get(cellId);
+    if (!cell) {
+      cell = new Map();
+      this.lineage.set(cellId, cell);
+    }
+    let list = cell.get(logicalId);
+    if (!list) {
+      list = [this.runtime(cellId).aliases.get(logicalId)!.primaryVersion!.version];
+      cell.set(logicalId, list);
+    }
+    return list;
+  }
+
+  private labelOf(cellId: string, logicalId: string, version: string): string | undefined {
+    const known = this.labels.get(`${cellId}/${logicalId}/${version}`);
+    if (known) return known;
+    const release = this.runtime(cellId).functionOf(logicalId).environment.RELEASE;
+    return version === '1' && typeof release === 'string' ? release : undefined;
+  }
+}
+
+const text = (body: Record<string, unknown>, key: string): string => {
+  const value = body[key];
+  if (typeof value !== 'string' || value === '') throw new Error(`'${key}' is required`);
+  return value;
+};
+
+/** `POST /control/release-*`: the release tooling's view of the platform. */
+export function registerReleaseHandlers(control: ControlServer, releases: LocalReleases): void {
+  control.handle('release-deploy', async (body) =>
+    releases.deploy({
+      release: text(body, 'release'),
+      cells: (body.cells as string[] | undefined) ?? [],
+      ...(typeof body.timeScale === 'number' && { timeScale: body.timeScale }),
+      ...(body.extraEnv !== undefined && { extraEnv: body.extraEnv as Record<string, string> }),
+      ...(body.thresholds !== undefined && { thresholds: body.thresholds as Partial<CanaryThresholds> }),
+    }),
+  );
+  control.handle('release-deployment', async (body) =>
+    releases.deployment(text(body, 'id'), typeof body.since === 'number' ? body.since : 0),
+  );
+  control.handle('release-status', async (body) => ({
+    cells: releases.status(body.cells as string[] | undefined),
+  }));
+  control.handle('release-rollback', async (body) =>
+    releases.rollback(text(body, 'cell'), text(body, 'reason')),
+  );
+  control.handle('release-point', async (body) =>
+    releases.point(text(body, 'cell'), (body.versions ?? {}) as Record<string, string>),
+  );
+  control.handle('release-invoke', async (body) =>
+    releases.invoke(text(body, 'cell'), text(body, 'qualifier'), body.request as ApiRequest),
+  );
+}

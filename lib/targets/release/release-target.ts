@@ -1,0 +1,169 @@
+/**
+ * What the release commands need from a Bulkhead installation, on AWS or local: per cell its release
+ * state, deploying a release and following it, rolling back, alarms, direct calls to one version of the
+ * cell's API (drills), and the release log. `release.ts` is written once against this interface;
+ * `release-aws.ts` and `release-local.ts` only say how each step is done there.
+ */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+
+import type { Cell } from '../../config/types';
+import type { ApiRequest, ApiResponse } from '../../contracts/api-event';
+import type { CellReleaseState, CellResult, DrillRecord } from '../../domain/release';
+
+export interface DeploySpec {
+  readonly release: string;
+  /** Deployment minutes per real minute (local only: CodeDeploy keeps its own time). */
+  readonly timeScale?: number;
+  /** Added to every new version's environment: the bad-release drill's fault (local only). */
+  readonly extraEnv?: Readonly<Record<string, string>>;
+}
+
+export type DeployEvent =
+  | { readonly type: 'progress'; readonly cellId: string; readonly message: string }
+  | {
+      readonly type: 'done';
+      readonly cellId: string;
+      readonly result: CellResult;
+      readonly reason?: string;
+      /** Versions before and after, by function name. */
+      readonly from?: Readonly<Record<string, string>>;
+      readonly to?: Readonly<Record<string, string>>;
+      readonly durationMs: number;
+      /** Epoch ms of the first traffic on the new version, and of its return to the previous one. */
+      readonly shiftStartedAt?: number;
+      readonly rolledBackAt?: number;
+    };
+
+export interface RollbackResult {
+  readonly cellId: string;
+  /** `stopped-deployment`: a deployment under way was stopped and rolled back by the deployer. */
+  readonly kind: 'stopped-deployment' | 'alias';
+  readonly from: Readonly<Record<string, string>>;
+  readonly to: Readonly<Record<string, string>>;
+  /** Until traffic was back on the previous versions. */
+  readonly ms: number;
+  /** What else was done to keep the record straight (AWS: CloudFormation re-anchored). */
+  readonly notes?: readonly string[];
+}
+
+export interface CellStatus extends CellReleaseState {
+  readonly wave: number;
+  /** The latest deployment, finished or not. */
+  readonly lastDeployment?: {
+    readonly id: string;
+    readonly status: string;
+    readonly release?: string;
+    readonly result?: string;
+    readonly reason?: string;
+  };
+}
+
+export interface ReleaseTarget {
+  readonly kind: 'aws' | 'local';
+  readonly description: string;
+  /** With `previous`, also the version a rollback would return to (costs more calls on AWS). */
+  status(cell: Cell, options?: { readonly previous?: boolean }): Promise<CellStatus>;
+  /** Starts deploying a release to the cells of one wave; `follow` each cell to its end. */
+  deploy(cells: readonly Cell[], spec: DeploySpec): Promise<void>;
+  /** Progress of the cell's deployment started by `deploy`, ending with one `done` event. */
+  follow(cell: Cell): AsyncIterable<DeployEvent>;
+  /** Back to the previous versions: stops a deployment under way with rollback, else moves the alias. */
+  rollback(cell: Cell, reason: string): Promise<RollbackResult>;
+  /** Moves the cell's live aliases to these versions (by function name): a drill's roll forward. */
+  pointTo(cell: Cell, versions: Readonly<Record<string, string>>): Promise<RollbackResult>;
+  /** Alarms firing in the cell, per-version alarms included. */
+  alarms(cell: Cell): Promise<string[]>;
+  /** A request to the cell's API: `qualifier` is `live` (the alias) or a version number. */
+  invoke(cell: Cell, qualifier: string, request: ApiRequest): Promise<ApiResponse>;
+  readonly log: ReleaseLog;
+  close(): void;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The release log
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * One line of the release log (`releases.jsonl`). `at`, `kind` and `summary` are what the status page
+ * shows; the rest says who, why, where and which versions.
+ */
+export interface ReleaseLogEntry {
+  readonly at: string;
+  readonly kind: 'release' | 'rollback' | 'halt' | 'drill';
+  readonly summary: string;
+  /** Which drill, for `kind: 'drill'` (only rollback drills count for the drill gate). */
+  readonly drill?: 'rollback' | 'bad-release';
+  readonly who: string;
+  readonly target: 'aws' | 'local';
+  readonly release?: string;
+  readonly cell?: string;
+  /** The operator's reason (rollbacks), or what the deployer saw (automatic rollbacks). */
+  readonly why?: string;
+  readonly result?: string;
+  /** What went wrong (a failed drill, a halted release). */
+  readonly detail?: string;
+  readonly from?: Readonly<Record<string, string>>;
+  readonly to?: Readonly<Record<string, string>>;
+  readonly ok?: boolean;
+  readonly ms?: number;
+  /** A rollback the deployer decided (alarm, canary analysis), not an operator. */
+  readonly automatic?: boolean;
+}
+
+export type NewLogEntry = Omit<ReleaseLogEntry, 'at' | 'who' | 'target'> & { readonly who?: string };
+
+/** Appended to by every release, rollback and drill; read by `status`, the status page and the drill gate. */
+export class ReleaseLog {
+  constructor(
+    readonly file: string,
+    private readonly target: 'aws' | 'local',
+    private readonly who: string = os.userInfo().username,
+  ) {}
+
+  append(entry: NewLogEntry): ReleaseLogEntry {
+    const line: ReleaseLogEntry = {
+      at: new Date().toISOString(),
+      who: this.who,
+      target: this.target,
+      ...entry,
+    };
+    fs.mkdirSync(path.dirname(this.file), { recursive: true });
+    // One write per line with O_APPEND: concurrent writers never interleave within a line.
+    fs.appendFileSync(this.file, `${JSON.stringify(line)}\n`);
+    return line;
+  }
+
+  /** Oldest first; lines that do not parse are skipped. */
+  entries(): ReleaseLogEntry[] {
+    let text: string;
+    try {
+      text = fs.readFileSync(this.file, 'utf8');
+    } catch {
+      return [];
+    }
+    return text
+      .split('\n')
+      .filter(Boolean)
+      .flatMap((line) => {
+        try {
+          return [JSON.parse(line) as ReleaseLogEntry];
+        } catch {
+          return [];
+        }
+      });
+  }
+
+  drills(): DrillRecord[] {
+    return this.entries()
+      .filter((e) => e.kind === 'drill' && e.drill === 'rollback' && e.release !== undefined)
+      .map((e) => ({
+        release: e.release!,
+        ok: e.ok === true,
+        at: e.at,
+        ...(e.cell && { cell: e.cell }),
+        ...(e.detail && { reason: e.detail }),
+      }));
+  }
+}

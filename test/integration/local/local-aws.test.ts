@@ -1,0 +1,300 @@
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+
+import {
+  DescribeTableCommand,
+  DescribeTimeToLiveCommand,
+  DynamoDBClient,
+  TransactionCanceledException,
+} from '@aws-sdk/client-dynamodb';
+import {
+  ChangeMessageVisibilityCommand,
+  GetQueueAttributesCommand,
+  ReceiveMessageCommand,
+  SendMessageCommand,
+  type SQSClient,
+} from '@aws-sdk/client-sqs';
+import {
+  DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  TransactWriteCommand,
+  type TransactWriteCommandInput,
+} from '@aws-sdk/lib-dynamodb';
+
+import {
+  CELL_TABLE_PROPS,
+  LOCAL_CLIENT_CONFIG,
+  SYNC_DLQ_PROPS,
+  SYNC_QUEUE_PROPS,
+  startLocalAws,
+  type LocalAws,
+} from '../../../harness/local-aws';
+import { createQueueFromCfn, createTableFromCfn } from '../../../lib/local/assembly/cfn-resources';
+import { DynamoDbLocal } from '../../../lib/local/services/dynamodb-local';
+import { trackedProcesses } from '../../../lib/local/services/process-registry';
+
+const TABLE = 'cell-a';
+
+function pidExists(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function receive(client: SQSClient, queueUrl: string, visibilityTimeout?: number) {
+  const { Messages = [] } = await client.send(
+    new ReceiveMessageCommand({
+      QueueUrl: queueUrl,
+      MaxNumberOfMessages: 10,
+      VisibilityTimeout: visibilityTimeout,
+      MessageSystemAttributeNames: ['ApproximateReceiveCount'],
+    }),
+  );
+  return Messages;
+}
+
+describe('local AWS services', () => {
+  let local: LocalAws;
+  let doc: DynamoDBDocumentClient;
+  const tempDirs: string[] = [];
+
+  beforeAll(async () => {
+    local = await startLocalAws();
+    doc = DynamoDBDocumentClient.from(local.ddbClient);
+  });
+
+  afterAll(async () => {
+    await local?.stop();
+    for (const dir of tempDirs) fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('starts both services on loopback ports, tracked by the registry', () => {
+    expect(local.dynamo.endpoint).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+    expect(local.sqs.endpoint).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+    expect(trackedProcesses().map((p) => p.pid)).toEqual(
+      expect.arrayContaining([local.dynamo.pid, local.sqs.pid]),
+    );
+  });
+
+  it('creates the cell table from its template properties, with its indexes and TTL', async () => {
+    await createTableFromCfn(local.ddbClient, TABLE, CELL_TABLE_PROPS);
+
+    const { Table } = await local.ddbClient.send(new DescribeTableCommand({ TableName: TABLE }));
+    expect(Table?.TableStatus).toBe('ACTIVE');
+    expect(Table?.KeySchema).toEqual(CELL_TABLE_PROPS.KeySchema);
+    expect(Table?.BillingModeSummary?.BillingMode).toBe('PAY_PER_REQUEST');
+    const indexes = Object.fromEntries((Table?.GlobalSecondaryIndexes ?? []).map((i) => [i.IndexName, i]));
+    expect(Object.keys(indexes).sort()).toEqual(['byStatus', 'pending']);
+    expect(indexes.byStatus?.Projection?.ProjectionType).toBe('ALL');
+    expect(indexes.pending?.Projection?.ProjectionType).toBe('KEYS_ONLY');
+    expect(indexes.pending?.KeySchema).toEqual(CELL_TABLE_PROPS.GlobalSecondaryIndexes[1].KeySchema);
+
+    const { TimeToLiveDescription } = await local.ddbClient.send(
+      new DescribeTimeToLiveCommand({ TableName: TABLE }),
+    );
+    expect(TimeToLiveDescription).toEqual({ TimeToLiveStatus: 'ENABLED', AttributeName: 'expiresAt' });
+  });
+
+  it('creates the table again without error and keeps its data', async () => {
+    await doc.send(new PutCommand({ TableName: TABLE, Item: { pk: 't0', sk: 'KEEP' } }));
+
+    await createTableFromCfn(local.ddbClient, TABLE, CELL_TABLE_PROPS);
+
+    const { Item } = await doc.send(new GetCommand({ TableName: TABLE, Key: { pk: 't0', sk: 'KEEP' } }));
+    expect(Item).toEqual({ pk: 't0', sk: 'KEEP' });
+  });
+
+  it('runs transactions with a ConditionCheck, all or nothing', async () => {
+    await doc.send(new PutCommand({ TableName: TABLE, Item: { pk: 't1', sk: 'TENANT', status: 'ACTIVE' } }));
+    await doc.send(new PutCommand({ TableName: TABLE, Item: { pk: 't1', sk: 'STOCK#sku-1', qty: 1 } }));
+    const order = (orderId: string): TransactWriteCommandInput => ({
+      TransactItems: [
+        {
+          ConditionCheck: {
+            TableName: TABLE,
+            Key: { pk: 't1', sk: 'TENANT' },
+            ConditionExpression: '#status = :active',
+            ExpressionAttributeNames: { '#status': 'status' },
+            ExpressionAttributeValues: { ':active': 'ACTIVE' },
+          },
+        },
+        {
+          Update: {
+            TableName: TABLE,
+            Key: { pk: 't1', sk: 'STOCK#sku-1' },
+            UpdateExpression: 'SET qty = qty - :one',
+            ConditionExpression: 'qty >= :one',
+            ExpressionAttributeValues: { ':one': 1 },
+          },
+        },
+        {
+          Put: {
+            TableName: TABLE,
+            Item: { pk: 't1', sk: `ORDER#${orderId}`, syncStatus: 'PENDING' },
+            ConditionExpression: 'attribute_not_exists(pk)',
+          },
+        },
+      ],
+    });
+
+    await doc.send(new TransactWriteCommand(order('o1')));
+
+    const oversell = await doc.send(new TransactWriteCommand(order('o2'))).catch((error: unknown) => error);
+    expect(oversell).toBeInstanceOf(TransactionCanceledException);
+    expect((oversell as TransactionCanceledException).CancellationReasons?.map((r) => r.Code)).toEqual([
+      'None',
+      'ConditionalCheckFailed',
+      'None',
+    ]);
+
+    await doc.send(new PutCommand({ TableName: TABLE, Item: { pk: 't1', sk: 'STOCK#sku-1', qty: 5 } }));
+    await doc.send(
+      new PutCommand({ TableName: TABLE, Item: { pk: 't1', sk: 'TENANT', status: 'SUSPENDED' } }),
+    );
+    const suspended = await doc.send(new TransactWriteCommand(order('o3'))).catch((error: unknown) => error);
+    expect((suspended as TransactionCanceledException).CancellationReasons?.[0]?.Code).toBe(
+      'ConditionalCheckFailed',
+    );
+
+    const get = async (sk: string) =>
+      (await doc.send(new GetCommand({ TableName: TABLE, Key: { pk: 't1', sk } }))).Item;
+    expect(await get('ORDER#o1')).toEqual({ pk: 't1', sk: 'ORDER#o1', syncStatus: 'PENDING' });
+    expect(await get('ORDER#o2')).toBeUndefined();
+    expect(await get('ORDER#o3')).toBeUndefined();
+    expect((await get('STOCK#sku-1'))?.qty).toBe(5);
+  });
+
+  it('moves a message received maxReceiveCount times without a delete to the DLQ', async () => {
+    const { sqsClient } = local;
+    const dlqUrl = await createQueueFromCfn(sqsClient, 'cell-a-sync-dlq', SYNC_DLQ_PROPS, () => {
+      throw new Error('the DLQ references nothing');
+    });
+    const { Attributes: dlq } = await sqsClient.send(
+      new GetQueueAttributesCommand({ QueueUrl: dlqUrl, AttributeNames: ['QueueArn'] }),
+    );
+    const refs: unknown[] = [];
+    const resolveArn = (ref: unknown): string => {
+      refs.push(ref);
+      return dlq?.QueueArn ?? '';
+    };
+    const queueUrl = await createQueueFromCfn(sqsClient, 'cell-a-sync', SYNC_QUEUE_PROPS, resolveArn);
+    // Again, as a restarted local platform would: same URL, no error.
+    expect(await createQueueFromCfn(sqsClient, 'cell-a-sync', SYNC_QUEUE_PROPS, resolveArn)).toBe(queueUrl);
+
+    expect(refs[0]).toEqual(SYNC_QUEUE_PROPS.RedrivePolicy.deadLetterTargetArn);
+    const { Attributes } = await sqsClient.send(
+      new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['All'] }),
+    );
+    expect(Attributes).toMatchObject({ VisibilityTimeout: '180', MessageRetentionPeriod: '1209600' });
+    expect(JSON.parse(Attributes?.RedrivePolicy ?? '{}')).toEqual({
+      deadLetterTargetArn: dlq?.QueueArn,
+      maxReceiveCount: 2,
+    });
+
+    await sqsClient.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: '{"orderId":"o1"}' }));
+
+    // First receive: the message stays invisible for the visibility timeout, then comes back.
+    const first = await receive(sqsClient, queueUrl, 1);
+    expect(first.map((m) => m.Attributes?.ApproximateReceiveCount)).toEqual(['1']);
+    expect(await receive(sqsClient, queueUrl)).toEqual([]);
+    await new Promise((resolve) => setTimeout(resolve, 1100));
+    // Second receive: a worker gives up on it at once.
+    const second = await receive(sqsClient, queueUrl);
+    expect(second.map((m) => m.Attributes?.ApproximateReceiveCount)).toEqual(['2']);
+    await sqsClient.send(
+      new ChangeMessageVisibilityCommand({
+        QueueUrl: queueUrl,
+        ReceiptHandle: second[0]?.ReceiptHandle,
+        VisibilityTimeout: 0,
+      }),
+    );
+
+    // The third receive exceeds maxReceiveCount: the message moves to the DLQ instead.
+    expect(await receive(sqsClient, queueUrl)).toEqual([]);
+    const dead = await receive(sqsClient, dlqUrl);
+    expect(dead.map((m) => m.Body)).toEqual(['{"orderId":"o1"}']);
+  });
+
+  it('gives an existing queue the attributes of a changed template', async () => {
+    const { sqsClient } = local;
+    const queueUrl = await createQueueFromCfn(sqsClient, 'changing', { VisibilityTimeout: 30 }, () => '');
+
+    expect(await createQueueFromCfn(sqsClient, 'changing', { VisibilityTimeout: 90 }, () => '')).toBe(
+      queueUrl,
+    );
+
+    const { Attributes } = await sqsClient.send(
+      new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['VisibilityTimeout'] }),
+    );
+    expect(Attributes?.VisibilityTimeout).toBe('90');
+  });
+
+  it('long-polls: a waiting receive returns as soon as a message arrives', async () => {
+    const { sqsClient } = local;
+    const queueUrl = await createQueueFromCfn(sqsClient, 'long-poll', {}, () => '');
+    const started = Date.now();
+    const waiting = sqsClient.send(new ReceiveMessageCommand({ QueueUrl: queueUrl, WaitTimeSeconds: 10 }));
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    await sqsClient.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: 'late' }));
+
+    const { Messages = [] } = await waiting;
+    expect(Messages.map((m) => m.Body)).toEqual(['late']);
+    expect(Date.now() - started).toBeLessThan(3000);
+  });
+
+  it('keeps data on disk across stop() and start() with a dbPath, on the same port', async () => {
+    const dbPath = fs.mkdtempSync(path.join(os.tmpdir(), 'bulkhead-ddb-'));
+    tempDirs.push(dbPath);
+    const dynamo = new DynamoDbLocal({ dbPath });
+    try {
+      await dynamo.start();
+      const endpoint = dynamo.endpoint;
+      const client = DynamoDBDocumentClient.from(new DynamoDBClient({ ...LOCAL_CLIENT_CONFIG, endpoint }));
+      await createTableFromCfn(client, TABLE, CELL_TABLE_PROPS);
+      await client.send(new PutCommand({ TableName: TABLE, Item: { pk: 't1', sk: 'STOCK#sku-1', qty: 7 } }));
+
+      const firstPid = dynamo.pid as number;
+      await dynamo.stop();
+      expect(dynamo.running).toBe(false);
+      expect(pidExists(firstPid)).toBe(false);
+
+      await dynamo.start();
+      expect(dynamo.endpoint).toBe(endpoint);
+      expect(dynamo.pid).not.toBe(firstPid);
+      const { Item } = await client.send(
+        new GetCommand({ TableName: TABLE, Key: { pk: 't1', sk: 'STOCK#sku-1' } }),
+      );
+      expect(Item?.qty).toBe(7);
+      client.destroy();
+    } finally {
+      await dynamo.stop();
+    }
+  });
+
+  it('fails to start with the reason when the port is taken or the process dies', async () => {
+    const taken = new DynamoDbLocal({ port: Number(new URL(local.dynamo.endpoint).port) });
+    await expect(taken.start()).rejects.toThrow(/port \d+ on 127\.0\.0\.1 is already in use/);
+
+    const broken = new DynamoDbLocal({ javaOptions: ['-Xmx1k'] });
+    await expect(broken.start()).rejects.toThrow(
+      /stopped before it was ready \(exited with code 1\).*Too small maximum heap/s,
+    );
+    expect(broken.running).toBe(false);
+  });
+
+  it('stops both services: their processes no longer exist', async () => {
+    const pids = [local.dynamo.pid as number, local.sqs.pid as number];
+    expect(pids.every(pidExists)).toBe(true);
+
+    await local.stop();
+
+    expect(pids.some(pidExists)).toBe(false);
+    expect(local.dynamo.running || local.sqs.running).toBe(false);
+    expect(trackedProcesses()).toEqual([]);
+  });
+});

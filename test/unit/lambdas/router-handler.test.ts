@@ -1,0 +1,111 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
+import type { APIGatewayProxyEventV2 } from 'aws-lambda';
+import { mockClient } from 'aws-sdk-client-mock';
+
+import { cellRouteOf, tenantRouteOf } from '../../../lambdas/router/store';
+import { generateApiKey, hashApiKey } from '../../../lib/domain/api-keys';
+
+const ddb = mockClient(DynamoDBDocumentClient);
+
+Object.assign(process.env, {
+  ROUTES_TABLE: 'routes',
+  REGISTRY_TABLE: 'registry',
+  POWERTOOLS_LOG_LEVEL: 'ERROR',
+  POWERTOOLS_METRICS_DISABLED: 'true',
+  AWS_REGION: 'us-east-1',
+});
+
+type RouterHandler = typeof import('../../../lambdas/router/handler');
+// eslint-disable-next-line @typescript-eslint/no-require-imports -- env above must be set before the module loads
+const { handler } = require('../../../lambdas/router/handler') as RouterHandler;
+
+const key = generateApiKey('acme');
+
+function event(more: Partial<APIGatewayProxyEventV2> & { method?: string } = {}): APIGatewayProxyEventV2 {
+  const { method = 'GET', ...rest } = more;
+  return {
+    version: '2.0',
+    routeKey: '$default',
+    rawPath: '/inventory',
+    rawQueryString: 'sku=a',
+    headers: { authorization: `Bearer ${key}`, 'x-bulkhead-tenant': 'victim' },
+    requestContext: { http: { method } } as APIGatewayProxyEventV2['requestContext'],
+    isBase64Encoded: false,
+    ...rest,
+  };
+}
+
+describe('router handler', () => {
+  let server: http.Server;
+  let seen: { url?: string; tenant?: string | string[]; secret?: string | string[]; body: string }[];
+
+  beforeAll(async () => {
+    server = http.createServer((req, res) => {
+      let body = '';
+      req.on('data', (c: Buffer) => (body += c.toString()));
+      req.on('end', () => {
+        seen.push({
+          url: req.url,
+          tenant: req.headers['x-bulkhead-tenant'],
+          secret: req.headers['x-bulkhead-cell-secret'],
+          body,
+        });
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end('{"ok":true}');
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    ddb
+      .on(GetCommand, { TableName: 'routes', Key: { tenantId: 'acme' } })
+      .resolves({ Item: { tenantId: 'acme', cellId: 'c1', status: 'active', keyHash: hashApiKey(key) } })
+      .on(GetCommand, { TableName: 'registry', Key: { cellId: 'c1' } })
+      .resolves({ Item: { cellId: 'c1', endpoint, status: 'active', secret: 's1' } });
+  });
+  beforeEach(() => (seen = []));
+  afterAll(async () => {
+    server.closeAllConnections();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  });
+
+  it('maps an HTTP API v2 event through the router to the cell and back', async () => {
+    const res = await handler(
+      event({ method: 'POST', body: Buffer.from('{"a":1}').toString('base64'), isBase64Encoded: true }),
+    );
+    expect(res.statusCode).toBe(200);
+    expect(res.isBase64Encoded).toBe(true);
+    expect(Buffer.from(res.body ?? '', 'base64').toString()).toBe('{"ok":true}');
+    expect(res.headers).toMatchObject({ 'x-bulkhead-cell': 'c1' });
+    expect(seen).toEqual([{ url: '/inventory?sku=a', tenant: 'acme', secret: 's1', body: '{"a":1}' }]);
+  });
+
+  it('answers 401 for an unknown tenant without reaching a cell', async () => {
+    ddb.on(GetCommand, { TableName: 'routes', Key: { tenantId: 'nobody' } }).resolves({});
+    const res = await handler(event({ headers: { authorization: `Bearer ${generateApiKey('nobody')}` } }));
+    expect(res.statusCode).toBe(401);
+    expect(JSON.parse(Buffer.from(res.body ?? '', 'base64').toString())).toEqual({
+      error: 'unauthenticated',
+    });
+    expect(seen).toEqual([]);
+  });
+});
+
+describe('routing store items', () => {
+  it('reads only complete items', () => {
+    expect(tenantRouteOf({ tenantId: 't', cellId: 'c', status: 'active', keyHash: 'h' })).toEqual({
+      cellId: 'c',
+      status: 'active',
+      keyHash: 'h',
+    });
+    expect(tenantRouteOf({ tenantId: 't', cellId: 'c', status: 'active' })).toBeUndefined();
+    expect(tenantRouteOf(undefined)).toBeUndefined();
+    expect(cellRouteOf({ endpoint: 'https://x', status: 'draining' })).toEqual({
+      endpoint: 'https://x',
+      status: 'draining',
+    });
+    expect(cellRouteOf({ status: 'active' })).toBeUndefined();
+  });
+});

@@ -1,0 +1,455 @@
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+
+import { App } from 'aws-cdk-lib';
+
+import { resolveFleet } from '../../../lib/config/validate';
+import { cellApiFunctionName, CELL_REGISTRY_TABLE, ROUTES_TABLE } from '../../../lib/contracts/names';
+import { addBulkheadStacks } from '../../../lib/infra/bulkhead-app';
+import {
+  EnvironmentResolutionError,
+  IGNORED_TYPES,
+  parseScheduleExpression,
+  readAssembly,
+  resolveEnvironment,
+  UnsupportedResourceError,
+  type EnvRef,
+  type LocalAssembly,
+  type LocalFunction,
+  type LocalStack,
+} from '../../../lib/local/assembly/template-model';
+
+type Template = { Resources: Record<string, { Type: string; Properties?: Record<string, unknown> }> };
+
+const FLEET = {
+  defaults: { account: '111111111111', region: 'us-east-1' },
+  cells: [
+    {
+      id: 'tm-a',
+      wave: 0,
+      maxTenants: 10,
+      tenants: [
+        { id: 'leafy', integration: { baseUrl: 'https://metrc.example', ratePerSecond: 5, burst: 2 } },
+      ],
+    },
+    { id: 'tm-b', wave: 1, maxTenants: 10, tenants: ['budding'] },
+  ],
+};
+
+let tmp: string;
+let outdir: string;
+let assembly: LocalAssembly;
+
+beforeAll(() => {
+  tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'bulkhead-template-model-'));
+  outdir = path.join(tmp, 'cdk.out');
+  const app = new App({ outdir });
+  addBulkheadStacks(app, { fleet: resolveFleet(FLEET, 'test fleet'), release: 'v-test', nag: false });
+  app.synth();
+  assembly = readAssembly(outdir);
+}, 120_000);
+
+afterAll(() => {
+  if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
+});
+
+function cell(id: string): LocalStack {
+  const found = assembly.cells.find((c) => c.cellId === id);
+  if (!found) throw new Error(`no cell ${id}`);
+  return found;
+}
+const byId = <T extends { logicalId: string }>(items: readonly T[], prefix: string): T => {
+  const found = items.filter((i) => i.logicalId.startsWith(prefix));
+  if (found.length !== 1) throw new Error(`expected one ${prefix}, found ${found.length}`);
+  return found[0];
+};
+
+/** A copy of the assembly (asset folders linked, not copied) with one template edited. */
+function editedCopy(stackName: string, edit: (template: Template) => void): string {
+  const dir = fs.mkdtempSync(path.join(tmp, 'copy-'));
+  for (const entry of fs.readdirSync(outdir, { withFileTypes: true })) {
+    const from = path.join(outdir, entry.name);
+    if (entry.isDirectory()) fs.symlinkSync(from, path.join(dir, entry.name), 'dir');
+    else fs.copyFileSync(from, path.join(dir, entry.name));
+  }
+  const file = path.join(dir, `${stackName}.template.json`);
+  const template = JSON.parse(fs.readFileSync(file, 'utf8')) as Template;
+  edit(template);
+  fs.writeFileSync(file, JSON.stringify(template));
+  return dir;
+}
+function resourceOfType(template: Template, type: string, prefix = ''): Record<string, unknown> {
+  const entry = Object.entries(template.Resources).find(
+    ([id, r]) => r.Type === type && id.startsWith(prefix),
+  );
+  if (!entry) throw new Error(`no ${type} ${prefix}`);
+  return entry[1].Properties!;
+}
+function unsupported(action: () => unknown): UnsupportedResourceError {
+  try {
+    action();
+  } catch (error) {
+    if (error instanceof UnsupportedResourceError) return error;
+    throw error;
+  }
+  throw new Error('expected an UnsupportedResourceError');
+}
+
+/** A resolver standing in for the local platform: names every table and queue of the stack. */
+function fakeResolver(stack: LocalStack): (ref: EnvRef) => string | undefined {
+  return (ref) => {
+    const table = stack.tables.find((t) => t.logicalId === ref.logicalId);
+    if (ref.kind === 'table' && table) return table.tableName;
+    const queue = stack.queues.find((q) => q.logicalId === ref.logicalId);
+    if (ref.kind === 'queue-url' && queue) return `http://127.0.0.1:9324/000000000000/${queue.queueName}`;
+    if (ref.kind === 'version') return `arn:local:${ref.logicalId}`;
+    return undefined;
+  };
+}
+
+describe('readAssembly', () => {
+  it('finds the router and the cells through manifest.json', () => {
+    expect(assembly.dir).toBe(outdir);
+    expect(assembly.router.stackName).toBe('Bulkhead-Router');
+    expect(assembly.router.kind).toBe('router');
+    expect(assembly.cells.map((c) => [c.stackName, c.kind, c.cellId])).toEqual([
+      ['Bulkhead-Cell-tm-a', 'cell', 'tm-a'],
+      ['Bulkhead-Cell-tm-b', 'cell', 'tm-b'],
+    ]);
+    expect(assembly.stacks).toHaveLength(3);
+    expect(cell('tm-a')).toMatchObject({ account: '111111111111', region: 'us-east-1' });
+  });
+
+  it.each(['tm-a', 'tm-b'])('models cell %s’s table with its indexes and TTL', (id) => {
+    const { tables, stackName } = cell(id);
+    expect(tables).toHaveLength(1);
+    const [table] = tables;
+    expect(table.tableName).toBe(`${stackName}-${table.logicalId}`);
+    expect(table.properties).toMatchObject({
+      KeySchema: [
+        { AttributeName: 'pk', KeyType: 'HASH' },
+        { AttributeName: 'sk', KeyType: 'RANGE' },
+      ],
+      TimeToLiveSpecification: { AttributeName: 'expiresAt', Enabled: true },
+    });
+    const indexes = (table.properties.GlobalSecondaryIndexes as { IndexName: string }[]).map(
+      (i) => i.IndexName,
+    );
+    expect(indexes).toEqual(['byStatus', 'pending']);
+  });
+
+  it.each(['tm-a', 'tm-b'])('models cell %s’s sync queue and its dead-letter queue', (id) => {
+    const { queues, stackName } = cell(id);
+    expect(queues).toHaveLength(2);
+    const dlq = byId(queues, 'SyncDeadLetterQueue');
+    const queue = byId(queues, 'SyncQueue');
+    expect(queue.deadLetterLogicalId).toBe(dlq.logicalId);
+    expect(dlq.deadLetterLogicalId).toBeUndefined();
+    expect(queue.queueName).toBe(`${stackName}-${queue.logicalId}`);
+    expect(queue.properties).toMatchObject({ VisibilityTimeout: 180 });
+  });
+
+  it.each(['tm-a', 'tm-b'])('models cell %s’s four functions with their bundled handlers', (id) => {
+    const { functions } = cell(id);
+    expect(functions.map((f) => f.logicalId.replace(/[0-9A-F]{8}$/, ''))).toEqual([
+      'Api',
+      'SyncWorker',
+      'Reconciler',
+      'PreTrafficHook',
+    ]);
+    for (const fn of functions) {
+      expect(fs.existsSync(fn.handlerFile)).toBe(true);
+      expect(fn.handlerFile).toBe(path.join(fn.codeDir, 'index.js'));
+      expect(path.dirname(fn.codeDir)).toBe(outdir);
+      expect(fn.handlerExport).toBe('handler');
+      expect(fn.runtime).toMatch(/^nodejs/);
+      expect(fn.memoryMb).toBe(512);
+    }
+    const api = byId(functions, 'Api');
+    expect(api.name).toBe(cellApiFunctionName(id));
+    expect(api.timeoutSeconds).toBe(10);
+    expect(byId(functions, 'SyncWorker').name).toBe(byId(functions, 'SyncWorker').logicalId);
+  });
+
+  it('resolves the API function’s environment to the local resources', () => {
+    const stack = cell('tm-a');
+    const env = resolveEnvironment(byId(stack.functions, 'Api'), fakeResolver(stack));
+    expect(env).toMatchObject({
+      CELL_ID: 'tm-a',
+      TABLE_NAME: stack.tables[0].tableName,
+      QUEUE_URL: `http://127.0.0.1:9324/000000000000/${byId(stack.queues, 'SyncQueue').queueName}`,
+      DLQ_URL: `http://127.0.0.1:9324/000000000000/${byId(stack.queues, 'SyncDeadLetterQueue').queueName}`,
+      RELEASE: 'v-test',
+    });
+    expect(JSON.parse(env.INTEGRATIONS)).toHaveProperty('leafy');
+    // The pre-traffic hook is pointed at the version being released.
+    const hook = resolveEnvironment(byId(stack.functions, 'PreTrafficHook'), fakeResolver(stack));
+    expect(hook.TARGET_FUNCTION_ARN).toBe(`arn:local:${byId(stack.versions, 'ApiCurrentVersion').logicalId}`);
+  });
+
+  it('models the `live` aliases, their versions and the pre-traffic hook', () => {
+    const { aliases, versions, functions } = cell('tm-a');
+    expect(aliases).toHaveLength(3);
+    for (const alias of aliases) {
+      expect(alias.name).toBe('live');
+      expect(alias.deploymentGroup).toBe(true);
+      const version = versions.find((v) => v.logicalId === alias.versionLogicalId);
+      expect(version?.functionLogicalId).toBe(alias.functionLogicalId);
+    }
+    const api = byId(functions, 'Api');
+    const apiAlias = aliases.find((a) => a.functionLogicalId === api.logicalId);
+    expect(apiAlias?.preTrafficHookLogicalId).toBe(byId(functions, 'PreTrafficHook').logicalId);
+  });
+
+  it('models the sync event source on the worker’s alias', () => {
+    const { eventSources, queues, functions } = cell('tm-b');
+    expect(eventSources).toEqual([
+      {
+        logicalId: expect.any(String),
+        queueLogicalId: byId(queues, 'SyncQueue').logicalId,
+        target: { functionLogicalId: byId(functions, 'SyncWorker').logicalId, alias: 'live' },
+        enabled: true,
+        batchSize: 10,
+        maximumConcurrency: 5,
+        reportBatchItemFailures: true,
+      },
+    ]);
+  });
+
+  it('models the reconciler schedule on the reconciler’s alias', () => {
+    const { schedules, functions } = cell('tm-a');
+    expect(schedules).toEqual([
+      {
+        logicalId: expect.stringMatching(/^ReconcileSchedule/),
+        targetId: 'Target0',
+        expression: 'rate(5 minutes)',
+        everyMs: 300_000,
+        enabled: true,
+        target: { functionLogicalId: byId(functions, 'Reconciler').logicalId, alias: 'live' },
+      },
+    ]);
+  });
+
+  it('models the Function URL on the API’s alias', () => {
+    const { urls, functions } = cell('tm-a');
+    expect(urls).toEqual([
+      {
+        logicalId: expect.any(String),
+        target: { functionLogicalId: byId(functions, 'Api').logicalId, alias: 'live' },
+        authType: 'AWS_IAM',
+      },
+    ]);
+  });
+
+  it('accounts for every resource: modelled, or ignored with a reason', () => {
+    for (const stack of assembly.stacks) {
+      const template = JSON.parse(fs.readFileSync(stack.templateFile, 'utf8')) as Template;
+      const modelled = [
+        ...stack.tables,
+        ...stack.queues,
+        ...stack.functions,
+        ...stack.versions,
+        ...stack.aliases,
+        ...stack.eventSources,
+        ...new Set(stack.schedules.map((s) => s.logicalId)).values(),
+        ...stack.urls,
+      ].map((r) => (typeof r === 'string' ? r : r.logicalId));
+      const ignored = stack.ignored.map((i) => i.logicalId);
+      expect([...modelled, ...ignored].sort()).toEqual(Object.keys(template.Resources).sort());
+      for (const item of stack.ignored) {
+        expect(item.type).toBe(template.Resources[item.logicalId].Type);
+        expect(item.reason.length).toBeGreaterThan(5);
+      }
+    }
+    const { ignored } = cell('tm-a');
+    const types = new Set(ignored.map((i) => i.type));
+    for (const type of [
+      'AWS::IAM::Role',
+      'AWS::KMS::Key',
+      'AWS::Logs::LogGroup',
+      'AWS::CloudWatch::Alarm',
+      'AWS::CodeDeploy::DeploymentGroup',
+      'AWS::Backup::BackupPlan',
+      'AWS::Lambda::Permission',
+      'AWS::SQS::QueuePolicy',
+    ]) {
+      expect(types).toContain(type);
+      expect(ignored.find((i) => i.type === type)?.reason).toBe(IGNORED_TYPES[type]);
+    }
+    expect(ignored.find((i) => i.type === 'Custom::AWS')?.reason).toMatch(/registr/);
+    expect(ignored.find((i) => i.type === 'AWS::Lambda::Function')).toMatchObject({
+      logicalId: expect.stringMatching(/^AWS679f53fa/),
+      reason: expect.stringMatching(/provider/),
+    });
+  });
+
+  it('models the router: fixed table names, the router function and its alias', () => {
+    const { router } = assembly;
+    expect(router.tables.map((t) => t.tableName).sort()).toEqual([CELL_REGISTRY_TABLE, ROUTES_TABLE].sort());
+    expect(router.functions).toHaveLength(1);
+    expect(router.aliases).toEqual([
+      expect.objectContaining({ functionLogicalId: router.functions[0].logicalId, name: 'live' }),
+    ]);
+    const env = resolveEnvironment(router.functions[0], fakeResolver(router));
+    expect(env).toMatchObject({ ROUTES_TABLE, REGISTRY_TABLE: CELL_REGISTRY_TABLE });
+    expect(router.ignored.map((i) => i.type)).toEqual(
+      expect.arrayContaining([
+        'AWS::ApiGatewayV2::Api',
+        'AWS::ApiGatewayV2::Route',
+        'AWS::ApiGatewayV2::Stage',
+      ]),
+    );
+    expect(router.queues).toEqual([]);
+    expect(router.urls).toEqual([]);
+  });
+
+  it('finds stacks by the manifest, not by file name', () => {
+    const dir = editedCopy('Bulkhead-Cell-tm-b', () => undefined);
+    fs.renameSync(path.join(dir, 'Bulkhead-Cell-tm-b.template.json'), path.join(dir, 'renamed.json'));
+    const manifestFile = path.join(dir, 'manifest.json');
+    const manifest = JSON.parse(fs.readFileSync(manifestFile, 'utf8')) as {
+      artifacts: Record<string, { properties?: { templateFile?: string } }>;
+    };
+    manifest.artifacts['Bulkhead-Cell-tm-b'].properties!.templateFile = 'renamed.json';
+    fs.writeFileSync(manifestFile, JSON.stringify(manifest));
+    expect(readAssembly(dir).cells.map((c) => c.cellId)).toEqual(['tm-a', 'tm-b']);
+  });
+});
+
+describe('readAssembly on a template the local platform cannot reproduce', () => {
+  it('names an unsupported resource type', () => {
+    const dir = editedCopy('Bulkhead-Cell-tm-a', (t) => {
+      t.Resources.Vpc8378EB38 = { Type: 'AWS::EC2::VPC', Properties: { CidrBlock: '10.0.0.0/16' } };
+    });
+    const error = unsupported(() => readAssembly(dir));
+    expect(error).toMatchObject({
+      stackName: 'Bulkhead-Cell-tm-a',
+      logicalId: 'Vpc8378EB38',
+      resourceType: 'AWS::EC2::VPC',
+    });
+    expect(error.message).toContain('Bulkhead-Cell-tm-a/Vpc8378EB38 (AWS::EC2::VPC)');
+  });
+
+  it.each([
+    ['AWS::Lambda::Function', 'Api', 'Layers', ['arn:aws:lambda:us-east-1:111111111111:layer:x:1']],
+    ['AWS::Lambda::Function', 'SyncWorker', 'VpcConfig', { SubnetIds: ['subnet-1'] }],
+    ['AWS::Lambda::Function', 'Reconciler', 'FileSystemConfigs', []],
+    ['AWS::Lambda::EventSourceMapping', '', 'FilterCriteria', { Filters: [{ Pattern: '{}' }] }],
+    ['AWS::Events::Rule', '', 'EventPattern', { source: ['x'] }],
+    ['AWS::Lambda::Url', '', 'Cors', { AllowOrigins: ['*'] }],
+    ['AWS::DynamoDB::Table', '', 'StreamSpecificationX', {}],
+    ['AWS::SQS::Queue', 'SyncQueue', 'ContentBasedDeduplication', true],
+  ])('names the unsupported property %s %s.%s', (type, prefix, property, value) => {
+    const dir = editedCopy('Bulkhead-Cell-tm-a', (t) => {
+      resourceOfType(t, type, prefix)[property] = value;
+    });
+    const error = unsupported(() => readAssembly(dir));
+    expect(error.resourceType).toBe(type);
+    expect(error.property).toBe(property);
+    expect(error.message).toContain(property);
+  });
+
+  it('refuses an AwsCustomResource call other than the cell registration', () => {
+    const dir = editedCopy('Bulkhead-Cell-tm-a', (t) => {
+      const props = resourceOfType(t, 'Custom::AWS');
+      props.Create = JSON.stringify({ service: 'SSM', action: 'putParameter', parameters: { Name: 'x' } });
+    });
+    expect(unsupported(() => readAssembly(dir)).message).toMatch(/Registration.*Custom::AWS/);
+  });
+
+  it('still reads a function whose environment lost a variable (the handler reports it when it loads)', () => {
+    const dir = editedCopy('Bulkhead-Cell-tm-a', (t) => {
+      const env = resourceOfType(t, 'AWS::Lambda::Function', 'Api').Environment as {
+        Variables: Record<string, unknown>;
+      };
+      delete env.Variables.TABLE_NAME;
+    });
+    const api = byId(readAssembly(dir).cells[0].functions, 'Api');
+    expect(api.environment).not.toHaveProperty('TABLE_NAME');
+    expect(api.environment).toHaveProperty('QUEUE_URL');
+  });
+
+  it('names the variable and the target of a reference to nothing', () => {
+    const dir = editedCopy('Bulkhead-Cell-tm-a', (t) => {
+      const env = resourceOfType(t, 'AWS::Lambda::Function', 'Api').Environment as {
+        Variables: Record<string, unknown>;
+      };
+      env.Variables.TABLE_NAME = { Ref: 'Nope' };
+    });
+    const error = unsupported(() => readAssembly(dir));
+    expect(error.property).toBe('Environment.Variables.TABLE_NAME');
+    expect(error.message).toContain('Nope');
+  });
+
+  it('names a reference to a resource with no local counterpart', () => {
+    const dir = editedCopy('Bulkhead-Cell-tm-a', (t) => {
+      const env = resourceOfType(t, 'AWS::Lambda::Function', 'Api').Environment as {
+        Variables: Record<string, unknown>;
+      };
+      env.Variables.KEY_ARN = { 'Fn::GetAtt': ['Key961B73FD', 'Arn'] };
+    });
+    expect(unsupported(() => readAssembly(dir)).message).toMatch(
+      /Environment\.Variables\.KEY_ARN: references Key961B73FD \(AWS::KMS::Key\), which has no local counterpart/,
+    );
+  });
+});
+
+describe('resolveEnvironment', () => {
+  it('throws naming the variable and the reference the resolver cannot resolve', () => {
+    const stack = cell('tm-a');
+    const api = byId(stack.functions, 'Api');
+    const broken: LocalFunction = {
+      ...api,
+      environment: { ...api.environment, TABLE_NAME: { ref: { kind: 'table', logicalId: 'Nope' } } },
+    };
+    expect(() => resolveEnvironment(broken, fakeResolver(stack))).toThrow(EnvironmentResolutionError);
+    expect(() => resolveEnvironment(broken, fakeResolver(stack))).toThrow(/TABLE_NAME.*Nope/);
+    expect(() =>
+      resolveEnvironment(broken, (ref) => {
+        if (ref.logicalId === 'Nope') throw new Error('no such table');
+        return fakeResolver(stack)(ref);
+      }),
+    ).toThrow(/TABLE_NAME references table Nope.*no such table/);
+  });
+
+  it('resolves joins of references', () => {
+    const fn: LocalFunction = {
+      ...byId(cell('tm-a').functions, 'Api'),
+      environment: {
+        ARN: {
+          join: {
+            delimiter: '',
+            parts: ['arn:aws:dynamodb:', { ref: { kind: 'stack-attr', logicalId: 'AWS::Region' } }, ':table'],
+          },
+        },
+      },
+    };
+    expect(resolveEnvironment(fn, (ref) => (ref.logicalId === 'AWS::Region' ? 'local' : undefined))).toEqual({
+      ARN: 'arn:aws:dynamodb:local:table',
+    });
+  });
+});
+
+describe('parseScheduleExpression', () => {
+  it.each([
+    ['rate(1 minute)', 60_000],
+    ['rate(5 minutes)', 300_000],
+    ['rate(2 hours)', 7_200_000],
+    ['rate(1 day)', 86_400_000],
+    ['cron(0/10 * * * ? *)', undefined],
+  ])('%s → %s ms', (expression, ms) => {
+    expect(parseScheduleExpression(expression)).toBe(ms);
+  });
+
+  it.each([
+    'rate(1 minutes)',
+    'rate(5 minute)',
+    'rate(0 minutes)',
+    'rate(5 seconds)',
+    'cron(* * *)',
+    'every 5m',
+  ])('refuses %s', (expression) => {
+    expect(() => parseScheduleExpression(expression)).toThrow(expression);
+  });
+});
