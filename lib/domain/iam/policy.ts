@@ -98,9 +98,17 @@ function principalEntries(principal: unknown, fail: (m: string) => never): Princ
   });
 }
 
+/** Policy variables (`${aws:username}`) are not modelled: compared literally they could flip a negation. */
+function noVariables(values: readonly string[], element: string, fail: (m: string) => never): void {
+  const variable = values.find((v) => v.includes('${'));
+  if (variable !== undefined)
+    fail(`uses a policy variable in ${element} ("${variable}"), which is not supported`);
+}
+
 function strings(value: unknown, element: string, fail: (m: string) => never): string[] {
   const values = list(value as OneOrMany<unknown>);
   if (values.length === 0 || values.some((v) => typeof v !== 'string')) fail(`has a malformed ${element}`);
+  noVariables(values as string[], element, fail);
   return values as string[];
 }
 
@@ -127,6 +135,7 @@ function conditions(block: unknown, fail: (m: string) => never): Condition[] {
       const raw = list(values as OneOrMany<unknown>);
       if (raw.some((v) => !['string', 'number', 'boolean'].includes(typeof v)))
         fail(`has a malformed ${key}`);
+      noVariables(raw.map(String), `${operator} ${key}`, fail);
       try {
         return compileCondition(operator, key, raw.map(String));
       } catch (error) {

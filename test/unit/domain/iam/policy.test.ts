@@ -50,6 +50,18 @@ describe('parsePolicy', () => {
     );
   });
 
+  it('rejects policy variables, which are not modelled, in resources and condition values', () => {
+    expect(identity({ ...allow, Resource: 'arn:aws:s3:::bucket/${aws:username}/*' })).toThrow(
+      'statement #0 of RouterPolicy uses a policy variable in Resource ("arn:aws:s3:::bucket/${aws:username}/*"), which is not supported',
+    );
+    const leadingKeys = {
+      'ForAllValues:StringEquals': { 'dynamodb:LeadingKeys': '${aws:PrincipalTag/tenant}' },
+    };
+    expect(identity({ ...allow, Condition: leadingKeys })).toThrow(
+      /uses a policy variable in ForAllValues:StringEquals/,
+    );
+  });
+
   it('rejects a missing or unknown Effect', () => {
     expect(identity({ Action: '*', Resource: '*' })).toThrow(/needs Effect "Allow" or "Deny"/);
     expect(identity({ ...allow, Effect: 'allow' })).toThrow(/needs Effect/);
