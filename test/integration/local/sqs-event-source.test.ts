@@ -13,7 +13,8 @@ import {
 import type { SQSEvent, SQSRecord } from 'aws-lambda';
 
 import { LOCAL_CLIENT_CONFIG } from '../../../harness/local-aws';
-import { LocalFunctionVersion, type InvokeResult } from '../../../lib/local/lambda/function-runtime';
+import { LocalFunctionVersion } from '../../../lib/local/lambda/function-version';
+import type { InvokeResult } from '../../../lib/local/lambda/invocation';
 import { SqsEventSource } from '../../../lib/local/lambda/sqs-event-source';
 import { FauxqsServer } from '../../../lib/local/services/fauxqs';
 
