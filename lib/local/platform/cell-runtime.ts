@@ -8,6 +8,7 @@ import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { createQueueFromCfn, createTableFromCfn } from '../assembly/cfn-resources';
 import { resolveEnvironment } from '../assembly/environment';
 import type { EnvRef, InvokeTargetModel, LocalFunction, LocalStack } from '../assembly/model';
+import { getAttOf, refOf } from '../assembly/stack-template';
 import { FunctionUrlServer } from '../lambda/function-url-server';
 import { LocalFunctionVersion } from '../lambda/function-version';
 import { RuntimeAlias } from '../lambda/runtime-alias';
@@ -319,8 +320,7 @@ export class StackRuntime {
   }
 
   private logicalIdOf(ref: unknown): string {
-    const r = ref as { 'Fn::GetAtt'?: [string, string]; Ref?: string };
-    const id = r['Fn::GetAtt']?.[0] ?? r.Ref;
+    const id = getAttOf(ref)?.[0] ?? refOf(ref);
     if (!id) throw new Error(`cannot resolve ${JSON.stringify(ref)} in ${this.stack.stackName}`);
     return id;
   }

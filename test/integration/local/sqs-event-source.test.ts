@@ -299,7 +299,9 @@ describe('SqsEventSource', () => {
       errorType: 'Error',
       errorMessage: 'the whole batch failed',
     });
-    expect(await depth(queue)).toEqual({ visible: 0, inFlight: 3 });
+    // None deleted: in flight, or back after the 1 s visibility timeout if this machine is slow.
+    const left = await depth(queue);
+    expect(left.visible + left.inFlight).toBe(3);
     await waitFor(async () => (await depth(dlq)).visible === 3);
     await mapping.stop();
 
