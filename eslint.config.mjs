@@ -156,6 +156,15 @@ export default tseslint.config(
     },
   },
   {
+    // Plain CommonJS run without a TypeScript loader (a local function's worker bootstrap).
+    files: ['lib/**/*.js'],
+    languageOptions: {
+      sourceType: 'commonjs',
+      globals: { require: 'readonly', process: 'readonly', console: 'readonly' },
+    },
+    rules: { '@typescript-eslint/no-require-imports': 'off' },
+  },
+  {
     files: ['lib/domain/**/*.ts', 'lib/contracts/**/*.ts'],
     rules: { 'no-restricted-imports': ['error', PURE] },
   },

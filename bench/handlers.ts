@@ -7,7 +7,9 @@
 import { execFile } from 'node:child_process';
 import * as fs from 'node:fs';
 
-import { readAssembly, resolveEnvironment, type LocalFunction } from '../lib/local/assembly/template-model';
+import { resolveEnvironment } from '../lib/local/assembly/environment';
+import type { LocalFunction } from '../lib/local/assembly/model';
+import { readAssembly } from '../lib/local/assembly/template-model';
 
 import type { BenchResult } from './cell-api';
 

@@ -1,10 +1,13 @@
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 
+import { TENANT_HEADER, toFunctionUrlEvent } from '../lib/contracts/api-event';
+
 export interface ApiCall {
   readonly tenant?: string;
   readonly body?: unknown;
   /** A raw body string, sent as is (for malformed JSON). */
   readonly rawBody?: string;
+  /** Set last: a test may override the tenant or the content type. */
   readonly headers?: Record<string, string>;
   readonly query?: Record<string, string>;
 }
@@ -12,32 +15,17 @@ export interface ApiCall {
 /** A Function URL event as the router forwards it to a cell. */
 export function apiEvent(method: string, path: string, call: ApiCall = {}): APIGatewayProxyEventV2 {
   const body = call.rawBody ?? (call.body === undefined ? undefined : JSON.stringify(call.body));
-  return {
-    version: '2.0',
-    routeKey: '$default',
-    rawPath: path,
-    rawQueryString: new URLSearchParams(call.query ?? {}).toString(),
-    queryStringParameters: call.query,
+  const query = new URLSearchParams(call.query ?? {}).toString();
+  return toFunctionUrlEvent({
+    method,
+    url: query ? `${path}?${query}` : path,
+    body,
     headers: {
-      ...(call.tenant && { 'x-bulkhead-tenant': call.tenant }),
+      ...(call.tenant && { [TENANT_HEADER]: call.tenant }),
       ...(body !== undefined && { 'content-type': 'application/json' }),
       ...call.headers,
     },
-    body,
-    isBase64Encoded: false,
-    requestContext: {
-      accountId: '111111111111',
-      apiId: 'local',
-      domainName: 'cell.local',
-      domainPrefix: 'cell',
-      http: { method, path, protocol: 'HTTP/1.1', sourceIp: '127.0.0.1', userAgent: 'test' },
-      requestId: `req-${Math.random().toString(36).slice(2)}`,
-      routeKey: '$default',
-      stage: '$default',
-      time: new Date().toISOString(),
-      timeEpoch: Date.now(),
-    },
-  };
+  });
 }
 
 export type ApiHandler = (event: APIGatewayProxyEventV2) => Promise<APIGatewayProxyStructuredResultV2>;

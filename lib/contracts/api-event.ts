@@ -1,7 +1,8 @@
 /**
- * A request to a cell's tenant API as the Function URL event (payload 2.0) the router's forward turns
- * into: what the release tooling sends a given version directly (smoke tests, drills), on AWS through
- * Lambda `Invoke` and locally through the platform.
+ * Requests to a cell's tenant API as the Function URL event (payload format 2.0) a function receives:
+ * built once here for every caller. The release tooling sends a version requests directly (smoke tests,
+ * drills; on AWS through Lambda `Invoke`, locally through the platform), the local Function URL server
+ * turns HTTP requests into them, and the tests call handlers with them.
  */
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 
@@ -29,44 +30,79 @@ export interface ApiResponse {
 export const TENANT_HEADER = 'x-bulkhead-tenant';
 export const CELL_SECRET_HEADER = 'x-bulkhead-cell-secret';
 
-export function functionUrlEvent(req: ApiRequest, cellSecret?: string): APIGatewayProxyEventV2 {
-  const url = new URL(req.path, 'http://cell.local');
-  const query = Object.fromEntries(url.searchParams);
-  const body = req.body === undefined ? undefined : JSON.stringify(req.body);
+/** One HTTP request, in the parts a Function URL event is made of. */
+export interface FunctionUrlRequest {
+  readonly method: string;
+  /** Path and optional query string, as requested: `/orders?status=PENDING`. */
+  readonly url: string;
+  /** By name; a `cookie` header becomes the event's `cookies`, as a Function URL splits it out. */
+  readonly headers: Readonly<Record<string, string>>;
+  /** The body as text, or as base64 with `isBase64Encoded`. */
+  readonly body?: string;
+  /** @default false */
+  readonly isBase64Encoded?: boolean;
+  /** @default 'HTTP/1.1' */
+  readonly protocol?: string;
+  /** @default '127.0.0.1' */
+  readonly sourceIp?: string;
+}
+
+/** The Function URL event (payload format 2.0) of an HTTP request. */
+export function toFunctionUrlEvent(req: FunctionUrlRequest): APIGatewayProxyEventV2 {
+  const url = new URL(req.url, 'http://cell.local');
+  const { cookie, ...headers } = req.headers;
+  // A repeated query parameter arrives as one, its values joined with commas.
+  const query: Record<string, string> = {};
+  for (const [k, v] of url.searchParams) query[k] = k in query ? `${query[k]},${v}` : v;
+  const domainName = headers.host ?? 'cell.local';
+  const urlId = domainName.split('.')[0];
   const now = Date.now();
   return {
     version: '2.0',
     routeKey: '$default',
     rawPath: url.pathname,
     rawQueryString: url.search.slice(1),
-    headers: {
-      ...req.headers,
-      ...(req.tenant && { [TENANT_HEADER]: req.tenant }),
-      ...(cellSecret && { [CELL_SECRET_HEADER]: cellSecret }),
-      ...(body !== undefined && { 'content-type': 'application/json' }),
-    },
+    ...(cookie && { cookies: cookie.split(/;\s*/) }),
+    headers,
     ...(Object.keys(query).length > 0 && { queryStringParameters: query }),
-    body,
-    isBase64Encoded: false,
+    body: req.body,
+    isBase64Encoded: req.isBase64Encoded ?? false,
     requestContext: {
-      accountId: 'bulkhead',
-      apiId: 'bulkhead',
-      domainName: 'cell.local',
-      domainPrefix: 'cell',
+      // What a Function URL reports for a caller it does not know by account.
+      accountId: 'anonymous',
+      apiId: urlId,
+      domainName,
+      domainPrefix: urlId,
       http: {
         method: req.method,
         path: url.pathname,
-        protocol: 'HTTP/1.1',
-        sourceIp: '127.0.0.1',
-        userAgent: 'bulkhead-release',
+        protocol: req.protocol ?? 'HTTP/1.1',
+        sourceIp: req.sourceIp ?? '127.0.0.1',
+        userAgent: headers['user-agent'] ?? '',
       },
-      requestId: `release-${now.toString(36)}-${Math.random().toString(36).slice(2, 10)}`,
+      requestId: `${now.toString(36)}-${Math.random().toString(36).slice(2, 10)}`,
       routeKey: '$default',
       stage: '$default',
       time: new Date(now).toISOString(),
       timeEpoch: now,
     },
   };
+}
+
+/** The event of a request to the tenant API as the router forwards it: the tenant and the cell secret set. */
+export function functionUrlEvent(req: ApiRequest, cellSecret?: string): APIGatewayProxyEventV2 {
+  const body = req.body === undefined ? undefined : JSON.stringify(req.body);
+  return toFunctionUrlEvent({
+    method: req.method,
+    url: req.path,
+    body,
+    headers: {
+      ...req.headers,
+      ...(req.tenant && { [TENANT_HEADER]: req.tenant }),
+      ...(cellSecret && { [CELL_SECRET_HEADER]: cellSecret }),
+      ...(body !== undefined && { 'content-type': 'application/json' }),
+    },
+  });
 }
 
 /** A function's answer to a Function URL event, as status and parsed JSON body. */

@@ -19,8 +19,7 @@ import {
   type SQSClient,
 } from '@aws-sdk/client-sqs';
 
-/** A resource's `Properties`, as found in a synthesized CloudFormation template. */
-export type CfnProperties = Readonly<Record<string, unknown>>;
+import { type CfnProperties, PropertyReader, type PropertyRules } from './property-reader';
 
 /** Table properties accepted without effect, each with why it means nothing locally. */
 export const IGNORED_TABLE_PROPERTIES: Readonly<Record<string, string>> = {
@@ -42,15 +41,23 @@ export const IGNORED_QUEUE_PROPERTIES: Readonly<Record<string, string>> = {
   QueueName: 'renamed',
 };
 
-const TABLE_PROPERTIES = [
-  'KeySchema',
-  'AttributeDefinitions',
-  'BillingMode',
-  'ProvisionedThroughput',
-  'GlobalSecondaryIndexes',
-  'LocalSecondaryIndexes',
-  'TimeToLiveSpecification',
-];
+const TABLE_PROPERTIES: PropertyRules = {
+  accepted: [
+    'KeySchema',
+    'AttributeDefinitions',
+    'BillingMode',
+    'ProvisionedThroughput',
+    'GlobalSecondaryIndexes',
+    'LocalSecondaryIndexes',
+    'TimeToLiveSpecification',
+  ],
+  ignored: IGNORED_TABLE_PROPERTIES,
+};
+const GSI_PROPERTIES: PropertyRules = {
+  accepted: ['IndexName', 'KeySchema', 'Projection', 'ProvisionedThroughput'],
+  ignored: { ContributorInsightsSpecification: 'monitoring' },
+};
+const LSI_PROPERTIES: PropertyRules = { accepted: ['IndexName', 'KeySchema', 'Projection'] };
 const QUEUE_NUMBER_PROPERTIES = [
   'VisibilityTimeout',
   'MessageRetentionPeriod',
@@ -58,7 +65,10 @@ const QUEUE_NUMBER_PROPERTIES = [
   'ReceiveMessageWaitTimeSeconds',
   'MaximumMessageSize',
 ] as const;
-const QUEUE_PROPERTIES = [...QUEUE_NUMBER_PROPERTIES, 'RedrivePolicy', 'FifoQueue'];
+const QUEUE_PROPERTIES: PropertyRules = {
+  accepted: [...QUEUE_NUMBER_PROPERTIES, 'RedrivePolicy', 'FifoQueue'],
+  ignored: IGNORED_QUEUE_PROPERTIES,
+};
 /**
  * CreateQueue's "exists with other attributes" error: `QueueNameExists` from AWS; fauxqs 1.9 sends
  * the query-compatible code `AWS.SimpleQueueService.QueueNameExists` instead of AWS's
@@ -79,212 +89,164 @@ export class UnsupportedCfnPropertyError extends Error {
   }
 }
 
-/** Reads template values with errors that name the resource and the property path. */
-class PropertyReader {
-  constructor(
-    private readonly resourceType: string,
-    private readonly resourceName: string,
-  ) {}
-
-  fail(at: string, problem: string): never {
-    throw new UnsupportedCfnPropertyError(this.resourceType, this.resourceName, at, problem);
-  }
-
-  /** Fails on the first key that is neither supported nor ignored. */
-  onlyKnown(
-    value: Readonly<Record<string, unknown>>,
-    at: string,
-    supported: readonly string[],
-    ignored: Readonly<Record<string, string>> = {},
-  ): void {
-    for (const key of Object.keys(value)) {
-      if (supported.includes(key) || key in ignored) continue;
-      const known = [...supported, ...Object.keys(ignored).map((name) => `${name} (ignored)`)].join(', ');
-      this.fail(at ? `${at}.${key}` : key, `is not supported by the local platform (known: ${known})`);
-    }
-  }
-
-  object(value: unknown, at: string): Readonly<Record<string, unknown>> {
-    if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-      this.fail(at, `must be an object, got ${JSON.stringify(value)}`);
-    }
-    return value as Record<string, unknown>;
-  }
-
-  array(value: unknown, at: string): readonly unknown[] {
-    if (!Array.isArray(value)) this.fail(at, `must be a list, got ${JSON.stringify(value)}`);
-    return value;
-  }
-
-  /** Intrinsic functions (`Ref`, `Fn::GetAtt`, ...) land here as objects and fail by name. */
-  string(value: unknown, at: string): string {
-    if (typeof value !== 'string') this.fail(at, `must be a plain string, got ${JSON.stringify(value)}`);
-    return value;
-  }
-
-  oneOf<const T extends string>(value: unknown, at: string, allowed: readonly T[]): T {
-    const text = this.string(value, at);
-    if (!(allowed as readonly string[]).includes(text))
-      this.fail(at, `must be one of ${allowed.join(', ')}, got "${text}"`);
-    return text as T;
-  }
-
-  /** CloudFormation accepts numbers as numbers or numeric strings. */
-  number(value: unknown, at: string): number {
-    const number = typeof value === 'string' && value.trim() !== '' ? Number(value) : value;
-    if (typeof number !== 'number' || !Number.isFinite(number)) {
-      this.fail(at, `must be a number, got ${JSON.stringify(value)}`);
-    }
-    return number;
-  }
-
-  /** CloudFormation accepts booleans as booleans or "true"/"false". */
-  boolean(value: unknown, at: string): boolean {
-    if (value === true || value === 'true') return true;
-    if (value === false || value === 'false') return false;
-    return this.fail(at, `must be true or false, got ${JSON.stringify(value)}`);
-  }
-
-  required(props: Readonly<Record<string, unknown>>, key: string, at: string): unknown {
-    if (props[key] === undefined) this.fail(at ? `${at}.${key}` : key, 'is required');
-    return props[key];
-  }
+/** A reader whose failures are {@link UnsupportedCfnPropertyError}s naming the resource. */
+function cfnReader(resourceType: string, resourceName: string): PropertyReader {
+  return new PropertyReader((property, problem) => {
+    throw new UnsupportedCfnPropertyError(resourceType, resourceName, property ?? '', problem);
+  });
 }
 
-/** The CreateTable input (and the TTL attribute, set by a separate call) for an `AWS::DynamoDB::Table`. */
+function keySchema(r: PropertyReader, value: unknown, at: string): KeySchemaElement[] {
+  return r.array(value, at).map((item, i) => {
+    const path = `${at}[${i}]`;
+    const element = r.object(item, path);
+    r.onlyKnown(element, path, { accepted: ['AttributeName', 'KeyType'] });
+    return {
+      AttributeName: r.string(r.required(element, 'AttributeName', path), `${path}.AttributeName`),
+      KeyType: r.oneOf(r.required(element, 'KeyType', path), `${path}.KeyType`, ['HASH', 'RANGE']),
+    };
+  });
+}
+
+function attributeDefinitions(r: PropertyReader, value: unknown): AttributeDefinition[] {
+  return r.array(value, 'AttributeDefinitions').map((item, i) => {
+    const at = `AttributeDefinitions[${i}]`;
+    const d = r.object(item, at);
+    r.onlyKnown(d, at, { accepted: ['AttributeName', 'AttributeType'] });
+    return {
+      AttributeName: r.string(r.required(d, 'AttributeName', at), `${at}.AttributeName`),
+      AttributeType: r.oneOf(r.required(d, 'AttributeType', at), `${at}.AttributeType`, ['S', 'N', 'B']),
+    };
+  });
+}
+
+function projection(r: PropertyReader, value: unknown, at: string): Projection {
+  const p = r.object(value, at);
+  r.onlyKnown(p, at, { accepted: ['ProjectionType', 'NonKeyAttributes'] });
+  return {
+    ProjectionType:
+      p.ProjectionType === undefined
+        ? undefined
+        : r.oneOf(p.ProjectionType, `${at}.ProjectionType`, ['ALL', 'KEYS_ONLY', 'INCLUDE']),
+    NonKeyAttributes:
+      p.NonKeyAttributes === undefined
+        ? undefined
+        : r
+            .array(p.NonKeyAttributes, `${at}.NonKeyAttributes`)
+            .map((n, i) => r.string(n, `${at}.NonKeyAttributes[${i}]`)),
+  };
+}
+
+/** Provisioned tables (and their GSIs) need a throughput; on-demand ones must not have one, as on AWS. */
+function throughput(
+  r: PropertyReader,
+  provisioned: boolean,
+  owner: CfnProperties,
+  at: string,
+): ProvisionedThroughput | undefined {
+  const path = at ? `${at}.ProvisionedThroughput` : 'ProvisionedThroughput';
+  if (!provisioned) {
+    if (owner.ProvisionedThroughput !== undefined)
+      r.fail(path, 'must not be set with BillingMode PAY_PER_REQUEST');
+    return undefined;
+  }
+  const t = r.object(r.required(owner, 'ProvisionedThroughput', at), path);
+  r.onlyKnown(t, path, { accepted: ['ReadCapacityUnits', 'WriteCapacityUnits'] });
+  return {
+    ReadCapacityUnits: r.number(r.required(t, 'ReadCapacityUnits', path), `${path}.ReadCapacityUnits`),
+    WriteCapacityUnits: r.number(r.required(t, 'WriteCapacityUnits', path), `${path}.WriteCapacityUnits`),
+  };
+}
+
+/** A table's GSIs or LSIs: each with a name, a key schema and a projection, plus what `extra` reads. */
+function secondaryIndexes<T extends object>(
+  r: PropertyReader,
+  props: CfnProperties,
+  key: 'GlobalSecondaryIndexes' | 'LocalSecondaryIndexes',
+  rules: PropertyRules,
+  extra: (index: CfnProperties, at: string) => T,
+) {
+  return r.array(props[key], key).map((item, i) => {
+    const at = `${key}[${i}]`;
+    const index = r.object(item, at);
+    r.onlyKnown(index, at, rules);
+    return {
+      IndexName: r.string(r.required(index, 'IndexName', at), `${at}.IndexName`),
+      KeySchema: keySchema(r, r.required(index, 'KeySchema', at), `${at}.KeySchema`),
+      Projection: projection(r, r.required(index, 'Projection', at), `${at}.Projection`),
+      ...extra(index, at),
+    };
+  });
+}
+
+/** The TTL attribute of an enabled `TimeToLiveSpecification`. */
+function ttlAttributeOf(r: PropertyReader, props: CfnProperties): string | undefined {
+  if (props.TimeToLiveSpecification === undefined) return undefined;
+  const at = 'TimeToLiveSpecification';
+  const ttl = r.object(props.TimeToLiveSpecification, at);
+  r.onlyKnown(ttl, at, { accepted: ['AttributeName', 'Enabled'] });
+  if (!r.boolean(r.required(ttl, 'Enabled', at), `${at}.Enabled`)) return undefined;
+  return r.string(r.required(ttl, 'AttributeName', at), `${at}.AttributeName`);
+}
+
+/**
+ * The CreateTable input (and the TTL attribute, set by a separate call) for an `AWS::DynamoDB::Table`.
+ * `reader` reports what cannot be reproduced. @default failures are {@link UnsupportedCfnPropertyError}s
+ */
 export function tableInputFromCfn(
   tableName: string,
   props: CfnProperties,
+  reader: PropertyReader = cfnReader('AWS::DynamoDB::Table', tableName),
 ): { create: CreateTableCommandInput; ttlAttribute?: string } {
-  const r = new PropertyReader('AWS::DynamoDB::Table', tableName);
-  r.onlyKnown(props, '', TABLE_PROPERTIES, IGNORED_TABLE_PROPERTIES);
-
-  const keySchema = (value: unknown, at: string): KeySchemaElement[] =>
-    r.array(value, at).map((item, i) => {
-      const element = r.object(item, `${at}[${i}]`);
-      r.onlyKnown(element, `${at}[${i}]`, ['AttributeName', 'KeyType']);
-      return {
-        AttributeName: r.string(
-          r.required(element, 'AttributeName', `${at}[${i}]`),
-          `${at}[${i}].AttributeName`,
-        ),
-        KeyType: r.oneOf(r.required(element, 'KeyType', `${at}[${i}]`), `${at}[${i}].KeyType`, [
-          'HASH',
-          'RANGE',
-        ]),
-      };
-    });
-  const projection = (value: unknown, at: string): Projection => {
-    const p = r.object(value, at);
-    r.onlyKnown(p, at, ['ProjectionType', 'NonKeyAttributes']);
-    return {
-      ProjectionType:
-        p.ProjectionType === undefined
-          ? undefined
-          : r.oneOf(p.ProjectionType, `${at}.ProjectionType`, ['ALL', 'KEYS_ONLY', 'INCLUDE']),
-      NonKeyAttributes:
-        p.NonKeyAttributes === undefined
-          ? undefined
-          : r
-              .array(p.NonKeyAttributes, `${at}.NonKeyAttributes`)
-              .map((n, i) => r.string(n, `${at}.NonKeyAttributes[${i}]`)),
-    };
-  };
+  const r = reader;
+  r.onlyKnown(props, '', TABLE_PROPERTIES);
   const provisioned =
     props.BillingMode === undefined ||
     r.oneOf(props.BillingMode, 'BillingMode', ['PROVISIONED', 'PAY_PER_REQUEST']) === 'PROVISIONED';
-  // Provisioned tables (and their GSIs) need a throughput; on-demand ones must not have one, as on AWS.
-  const throughput = (
-    owner: Readonly<Record<string, unknown>>,
-    at: string,
-  ): ProvisionedThroughput | undefined => {
-    const path = at ? `${at}.ProvisionedThroughput` : 'ProvisionedThroughput';
-    if (!provisioned) {
-      if (owner.ProvisionedThroughput !== undefined)
-        r.fail(path, 'must not be set with BillingMode PAY_PER_REQUEST');
-      return undefined;
-    }
-    const t = r.object(r.required(owner, 'ProvisionedThroughput', at), path);
-    r.onlyKnown(t, path, ['ReadCapacityUnits', 'WriteCapacityUnits']);
-    return {
-      ReadCapacityUnits: r.number(r.required(t, 'ReadCapacityUnits', path), `${path}.ReadCapacityUnits`),
-      WriteCapacityUnits: r.number(r.required(t, 'WriteCapacityUnits', path), `${path}.WriteCapacityUnits`),
-    };
-  };
-
   const create: CreateTableCommandInput = {
     TableName: tableName,
-    KeySchema: keySchema(r.required(props, 'KeySchema', ''), 'KeySchema'),
-    AttributeDefinitions: r
-      .array(r.required(props, 'AttributeDefinitions', ''), 'AttributeDefinitions')
-      .map((item, i): AttributeDefinition => {
-        const at = `AttributeDefinitions[${i}]`;
-        const d = r.object(item, at);
-        r.onlyKnown(d, at, ['AttributeName', 'AttributeType']);
-        return {
-          AttributeName: r.string(r.required(d, 'AttributeName', at), `${at}.AttributeName`),
-          AttributeType: r.oneOf(r.required(d, 'AttributeType', at), `${at}.AttributeType`, ['S', 'N', 'B']),
-        };
-      }),
+    KeySchema: keySchema(r, r.required(props, 'KeySchema'), 'KeySchema'),
+    AttributeDefinitions: attributeDefinitions(r, r.required(props, 'AttributeDefinitions')),
     BillingMode: provisioned ? 'PROVISIONED' : 'PAY_PER_REQUEST',
-    ProvisionedThroughput: throughput(props, ''),
+    ProvisionedThroughput: throughput(r, provisioned, props, ''),
   };
   if (props.GlobalSecondaryIndexes !== undefined) {
-    create.GlobalSecondaryIndexes = r
-      .array(props.GlobalSecondaryIndexes, 'GlobalSecondaryIndexes')
-      .map((item, i) => {
-        const at = `GlobalSecondaryIndexes[${i}]`;
-        const gsi = r.object(item, at);
-        r.onlyKnown(gsi, at, ['IndexName', 'KeySchema', 'Projection', 'ProvisionedThroughput'], {
-          ContributorInsightsSpecification: 'monitoring',
-        });
-        return {
-          IndexName: r.string(r.required(gsi, 'IndexName', at), `${at}.IndexName`),
-          KeySchema: keySchema(r.required(gsi, 'KeySchema', at), `${at}.KeySchema`),
-          Projection: projection(r.required(gsi, 'Projection', at), `${at}.Projection`),
-          ProvisionedThroughput: throughput(gsi, at),
-        };
-      });
+    create.GlobalSecondaryIndexes = secondaryIndexes(
+      r,
+      props,
+      'GlobalSecondaryIndexes',
+      GSI_PROPERTIES,
+      (gsi, at) => ({
+        ProvisionedThroughput: throughput(r, provisioned, gsi, at),
+      }),
+    );
   }
   if (props.LocalSecondaryIndexes !== undefined) {
-    create.LocalSecondaryIndexes = r
-      .array(props.LocalSecondaryIndexes, 'LocalSecondaryIndexes')
-      .map((item, i) => {
-        const at = `LocalSecondaryIndexes[${i}]`;
-        const lsi = r.object(item, at);
-        r.onlyKnown(lsi, at, ['IndexName', 'KeySchema', 'Projection']);
-        return {
-          IndexName: r.string(r.required(lsi, 'IndexName', at), `${at}.IndexName`),
-          KeySchema: keySchema(r.required(lsi, 'KeySchema', at), `${at}.KeySchema`),
-          Projection: projection(r.required(lsi, 'Projection', at), `${at}.Projection`),
-        };
-      });
+    create.LocalSecondaryIndexes = secondaryIndexes(
+      r,
+      props,
+      'LocalSecondaryIndexes',
+      LSI_PROPERTIES,
+      () => ({}),
+    );
   }
-
-  if (props.TimeToLiveSpecification === undefined) return { create };
-  const ttl = r.object(props.TimeToLiveSpecification, 'TimeToLiveSpecification');
-  r.onlyKnown(ttl, 'TimeToLiveSpecification', ['AttributeName', 'Enabled']);
-  if (!r.boolean(r.required(ttl, 'Enabled', 'TimeToLiveSpecification'), 'TimeToLiveSpecification.Enabled')) {
-    return { create };
-  }
-  const ttlAttribute = r.string(
-    r.required(ttl, 'AttributeName', 'TimeToLiveSpecification'),
-    'TimeToLiveSpecification.AttributeName',
-  );
-  return { create, ttlAttribute };
+  const ttlAttribute = ttlAttributeOf(r, props);
+  return ttlAttribute === undefined ? { create } : { create, ttlAttribute };
 }
 
 /**
  * The CreateQueue input for an `AWS::SQS::Queue`. `resolveArn` turns the dead-letter queue's
  * reference (a `Fn::GetAtt` in the template) into the ARN of the queue created locally.
+ * `reader` reports what cannot be reproduced. @default failures are {@link UnsupportedCfnPropertyError}s
  */
 export function queueInputFromCfn(
   queueName: string,
   props: CfnProperties,
   resolveArn: (ref: unknown) => string,
+  reader: PropertyReader = cfnReader('AWS::SQS::Queue', queueName),
 ): CreateQueueCommandInput {
-  const r = new PropertyReader('AWS::SQS::Queue', queueName);
-  r.onlyKnown(props, '', QUEUE_PROPERTIES, IGNORED_QUEUE_PROPERTIES);
+  const r = reader;
+  r.onlyKnown(props, '', QUEUE_PROPERTIES);
   const attributes: Partial<Record<QueueAttributeName, string>> = {};
   for (const name of QUEUE_NUMBER_PROPERTIES) {
     if (props[name] !== undefined) attributes[name] = String(r.number(props[name], name));
@@ -296,7 +258,7 @@ export function queueInputFromCfn(
     const raw =
       typeof props.RedrivePolicy === 'string' ? parseJson(r, props.RedrivePolicy) : props.RedrivePolicy;
     const policy = r.object(raw, 'RedrivePolicy');
-    r.onlyKnown(policy, 'RedrivePolicy', ['deadLetterTargetArn', 'maxReceiveCount']);
+    r.onlyKnown(policy, 'RedrivePolicy', { accepted: ['deadLetterTargetArn', 'maxReceiveCount'] });
     attributes.RedrivePolicy = JSON.stringify({
       deadLetterTargetArn: resolveArn(r.required(policy, 'deadLetterTargetArn', 'RedrivePolicy')),
       maxReceiveCount: r.number(

@@ -7,8 +7,7 @@
  * on the previous version (stopping a deployment under way). `bulkhead release --target local` drives
  * this through the control API (`registerReleaseHandlers`).
  */
-import { randomBytes } from 'node:crypto';
-
+import type { DeploymentSettings } from '../../config/types';
 import {
   type ApiRequest,
   type ApiResponse,
@@ -20,19 +19,19 @@ import {
   type CanaryThresholds,
   DEFAULT_CANARY_THRESHOLDS,
   type FunctionReleaseState,
-  judge,
-  scaledMs,
   trafficSteps,
-  type VersionWeight,
 } from '../../domain/release';
 import { smokeTest } from '../../domain/smoke-test';
+import { overThresholds, runTrafficShift } from '../../domain/traffic-shift';
 import { readAssembly } from '../assembly/template-model';
-import type { AliasTarget, LocalAlias, LocalFunctionVersion } from '../lambda/function-runtime';
+import type { LocalFunctionVersion } from '../lambda/function-version';
 import type { StackRuntime } from '../platform/cell-runtime';
 import type { ControlServer } from '../platform/control-server';
 import type { LocalPlatform } from '../platform/platform';
 
-export type DeploymentStatus = 'Created' | 'InProgress' | 'Succeeded' | 'Failed' | 'Stopped';
+import { canaryMetrics, Deployment, type DeploymentView, type ReleasedFunction } from './deployment';
+
+export type { DeploymentStatus, DeploymentView } from './deployment';
 
 export interface DeployRequest {
   readonly release: string;
@@ -42,26 +41,6 @@ export interface DeployRequest {
   /** Added to every new version's environment (the bad-release drill's fault flag). */
   readonly extraEnv?: Readonly<Record<string, string>>;
   readonly thresholds?: Partial<CanaryThresholds>;
-}
-
-export interface DeploymentView {
-  readonly id: string;
-  readonly cellId: string;
-  readonly release: string;
-  readonly status: DeploymentStatus;
-  /** Events from index `since` on; `eventCount` is the next index. */
-  readonly events: readonly { readonly at: string; readonly message: string }[];
-  readonly eventCount: number;
-  readonly functions: readonly { readonly name: string; readonly from: string; readonly to?: string }[];
-  readonly result?: 'succeeded' | 'failed' | 'rolled-back';
-  readonly reason?: string;
-  /** Epoch ms: created, first traffic on the new version, traffic back on the previous one, end. */
-  readonly timings: {
-    readonly createdAt: number;
-    readonly shiftStartedAt?: number;
-    readonly rolledBackAt?: number;
-    readonly endedAt?: number;
-  };
 }
 
 export interface CellReleaseView {
@@ -86,83 +65,10 @@ export interface RollbackView {
   readonly ms: number;
 }
 
-interface Released {
-  readonly logicalId: string;
-  readonly name: string;
-  readonly alias: LocalAlias;
-  /** The function the pre-traffic smoke test checks (its alias has a hook). */
-  readonly hooked: boolean;
-}
-
-const TERMINAL: readonly DeploymentStatus[] = ['Succeeded', 'Failed', 'Stopped'];
 /** How often a shift looks at the new version's metrics (real ms). */
 const WATCH_MS = 20;
 const pct = (w: number) => `${Math.round(w * 1000) / 10}%`;
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
-
-class Deployment {
-  readonly id = `ld-${Date.now().toString(36)}-${randomBytes(3).toString('hex')}`;
-  status: DeploymentStatus = 'Created';
-  readonly events: { at: string; message: string }[] = [];
-  readonly from = new Map<string, AliasTarget>();
-  readonly to = new Map<string, LocalFunctionVersion>();
-  result?: DeploymentView['result'];
-  reason?: string;
-  readonly timings: { createdAt: number; shiftStartedAt?: number; rolledBackAt?: number; endedAt?: number };
-
-  constructor(
-    readonly cellId: string,
-    readonly release: string,
-    readonly functions: readonly Released[],
-  ) {
-    this.timings = { createdAt: Date.now() };
-    for (const f of functions) this.from.set(f.logicalId, f.alias.primaryVersion!);
-  }
-
-  get done(): boolean {
-    return TERMINAL.includes(this.status);
-  }
-
-  note(message: string): void {
-    this.events.push({ at: new Date().toISOString(), message });
-  }
-
-  end(status: DeploymentStatus, result: DeploymentView['result'], reason?: string): void {
-    if (this.done) return;
-    this.status = status;
-    this.result = result;
-    if (reason) this.reason = reason;
-    this.timings.endedAt = Date.now();
-  }
-
-  /** Traffic back on the previous versions, every alias at once. */
-  returnTraffic(): void {
-    for (const f of this.functions) {
-      const from = this.from.get(f.logicalId)!;
-      if (f.alias.additionalVersion || f.alias.primaryVersion !== from) f.alias.point(from);
-    }
-    this.timings.rolledBackAt ??= Date.now();
-  }
-
-  view(since = 0): DeploymentView {
-    return {
-      id: this.id,
-      cellId: this.cellId,
-      release: this.release,
-      status: this.status,
-      events: this.events.slice(since),
-      eventCount: this.events.length,
-      functions: this.functions.map((f) => ({
-        name: f.name,
-        from: this.from.get(f.logicalId)!.version,
-        ...(this.to.has(f.logicalId) && { to: this.to.get(f.logicalId)!.version }),
-      })),
-      ...(this.result && { result: this.result }),
-      ...(this.reason && { reason: this.reason }),
-      timings: { ...this.timings },
-    };
-  }
-}
 
 export class LocalReleases {
   private readonly deployments = new Map<string, Deployment>();
@@ -199,7 +105,7 @@ export class LocalReleases {
         d.returnTraffic();
         d.note(`failed: ${err.message}`);
         d.end('Failed', 'failed', err.message);
-        this.retire(d, [...d.to.values()]);
+        this.retire(d, d.newVersions);
       });
     }
     return { deployments };
@@ -255,7 +161,7 @@ export class LocalReleases {
       d.returnTraffic();
       d.note(`stopped and rolled back: ${reason}`);
       d.end('Stopped', 'rolled-back', reason);
-      this.retire(d, [...d.to.values()]);
+      this.retire(d, d.newVersions);
       return {
         cellId,
         kind: 'stopped-deployment',
@@ -326,12 +232,29 @@ export class LocalReleases {
     return toApiResponse(out.result, executed);
   }
 
+  /** Build, publish, smoke test, shift: a failure throws (the caller returns the traffic). */
   private async run(d: Deployment, request: DeployRequest): Promise<void> {
     const runtime = this.runtime(d.cellId);
     const cell = this.platform.fleet.cells.find((c) => c.id === d.cellId)!;
-    const timeScale = request.timeScale ?? this.platform.timeScale;
-    const thresholds = { ...DEFAULT_CANARY_THRESHOLDS, ...request.thresholds };
     d.status = 'InProgress';
+    await this.publish(d, request, runtime);
+    if (d.done) return this.retire(d, d.newVersions);
+    await this.smokeTest(d);
+    if (d.done) return this.retire(d, d.newVersions);
+    if (!(await this.shiftTraffic(d, cell.deployment, request))) return;
+    for (const f of d.functions) this.lineageOf(d.cellId, f.logicalId).push(d.to.get(f.logicalId)!.version);
+    d.note(`100% on the new versions: succeeded`);
+    d.end('Succeeded', 'succeeded');
+    // Versions older than the one a rollback returns to take no traffic any more: free their workers.
+    const unused = d.functions.flatMap((f) => {
+      const keep = new Set(this.lineageOf(d.cellId, f.logicalId).slice(-2));
+      return (runtime.published.get(f.logicalId) ?? []).filter((v) => !keep.has(v.version));
+    });
+    this.retire(d, unused);
+  }
+
+  /** Builds the release and publishes the next version of every released function from it, warmed. */
+  private async publish(d: Deployment, request: DeployRequest, runtime: StackRuntime): Promise<void> {
     d.note(`building release ${d.release}`);
     const built = Date.now();
     const build = await this.platform.build(d.release);
@@ -343,7 +266,6 @@ export class LocalReleases {
     if (d.done) return;
     const stack = readAssembly(build.dir).cells.find((s) => s.cellId === d.cellId);
     if (!stack) throw new Error(`the build has no stack for cell ${d.cellId}`);
-
     for (const f of d.functions) {
       const fn = stack.functions.find((x) => x.logicalId === f.logicalId);
       if (!fn) throw new Error(`the build has no function ${f.logicalId} (${f.name})`);
@@ -352,13 +274,14 @@ export class LocalReleases {
       this.labels.set(`${d.cellId}/${f.logicalId}/${version.version}`, d.release);
     }
     const failedInit: string[] = [];
-    await Promise.all(
-      [...d.to.values()].map((v) => v.warm().catch((err: Error) => failedInit.push(err.message))),
-    );
+    await Promise.all(d.newVersions.map((v) => v.warm().catch((err: Error) => failedInit.push(err.message))));
     if (failedInit.length > 0) throw new Error(failedInit.join('; '));
-    if (d.done) return this.retire(d, [...d.to.values()]);
+    if (d.done) return;
     d.note(`published ${d.functions.map((f) => `${f.name} v${d.to.get(f.logicalId)!.version}`).join(', ')}`);
+  }
 
+  /** The pre-traffic smoke test, on each hooked function's new version, before any traffic moves. */
+  private async smokeTest(d: Deployment): Promise<void> {
     for (const f of d.functions.filter((x) => x.hooked)) {
       const version = d.to.get(f.logicalId)!;
       const smoke = await smokeTest(async (method, path, body) => {
@@ -377,73 +300,58 @@ export class LocalReleases {
       }
       d.note(`smoke test passed on ${f.name} v${version.version} (${smoke.steps.length} steps)`);
     }
-    if (d.done) return this.retire(d, [...d.to.values()]);
-
-    for (const step of trafficSteps(cell.deployment)) {
-      for (const f of d.functions) {
-        const next = d.to.get(f.logicalId)!;
-        if (step.weight >= 1) f.alias.point(next);
-        else f.alias.shift(next, step.weight);
-        if (d.timings.shiftStartedAt === undefined) f.alias.resetMetrics(next.version);
-      }
-      d.timings.shiftStartedAt ??= Date.now();
-      d.note(`${pct(step.weight)} of the traffic on the new versions`);
-      const deadline = Date.now() + scaledMs(step.holdMinutes, timeScale);
-      do {
-        if (d.done || this.closed) return;
-        const verdict = this.verdict(d, thresholds);
-        if (verdict) {
-          d.returnTraffic();
-          d.note(`rolled back automatically: ${verdict}`);
-          d.end('Failed', 'rolled-back', verdict);
-          this.retire(d, [...d.to.values()]);
-          return;
-        }
-        if (step.weight >= 1) break;
-        await sleep(Math.min(WATCH_MS, Math.max(0, deadline - Date.now())));
-      } while (Date.now() < deadline);
-    }
-    for (const f of d.functions) this.lineageOf(d.cellId, f.logicalId).push(d.to.get(f.logicalId)!.version);
-    d.note(`100% on the new versions: succeeded`);
-    d.end('Succeeded', 'succeeded');
-    // Versions older than the one a rollback returns to take no traffic any more: free their workers.
-    const runtimeVersions = d.functions.flatMap((f) => {
-      const keep = new Set(this.lineageOf(d.cellId, f.logicalId).slice(-2));
-      return (runtime.published.get(f.logicalId) ?? []).filter((v) => !keep.has(v.version));
-    });
-    this.retire(d, runtimeVersions);
   }
 
-  /** The first new version over a threshold, as a reason; undefined while all are healthy. */
-  private verdict(d: Deployment, thresholds: CanaryThresholds): string | undefined {
-    for (const f of d.functions) {
-      const version = d.to.get(f.logicalId)!.version;
-      const m = f.alias.metricsOf(version).window;
-      const v = judge(
-        {
-          newVersion: version,
-          versions: [{ version, invocations: m.invocations, errors: m.errors, p99Ms: m.p99Ms }],
+  /** Shifts the aliases per the cell's deployment config; false when it ended otherwise than shifted. */
+  private async shiftTraffic(
+    d: Deployment,
+    settings: Required<DeploymentSettings>,
+    request: DeployRequest,
+  ): Promise<boolean> {
+    const outcome = await runTrafficShift(
+      trafficSteps(settings),
+      {
+        shift: (step, first) => {
+          for (const f of d.functions) {
+            const next = d.to.get(f.logicalId)!;
+            if (step.weight >= 1) f.alias.point(next);
+            else f.alias.shift(next, step.weight);
+            if (first) f.alias.resetMetrics(next.version);
+          }
+          d.timings.shiftStartedAt ??= Date.now();
+          d.note(`${pct(step.weight)} of the traffic on the new versions`);
         },
-        thresholds,
-      );
-      if (!v.ok) return `${f.name} ${v.reason}`;
+        health: () =>
+          d.functions.map((f) => ({
+            name: f.name,
+            metrics: canaryMetrics(f.alias, d.to.get(f.logicalId)!.version),
+          })),
+        stopped: () => d.done || this.closed,
+        sleep,
+        now: Date.now,
+      },
+      {
+        timeScale: request.timeScale ?? this.platform.timeScale,
+        watchMs: WATCH_MS,
+        thresholds: { ...DEFAULT_CANARY_THRESHOLDS, ...request.thresholds },
+      },
+    );
+    if (outcome.result === 'rolled-back') {
+      d.returnTraffic();
+      d.note(`rolled back automatically: ${outcome.reason}`);
+      d.end('Failed', 'rolled-back', outcome.reason);
+      this.retire(d, d.newVersions);
     }
-    return undefined;
+    return outcome.result === 'shifted';
   }
 
+  /** Live versions over the default canary thresholds: the local counterpart of the per-version alarms. */
   private alarms(cellId: string): string[] {
-    const out: string[] = [];
-    for (const f of this.released(cellId)) {
-      for (const { version } of f.alias.weights() as VersionWeight[]) {
-        const m = f.alias.metricsOf(version).window;
-        const v = judge({
-          newVersion: version,
-          versions: [{ version, invocations: m.invocations, errors: m.errors, p99Ms: m.p99Ms }],
-        });
-        if (!v.ok) out.push(`${f.name} ${v.reason}`);
-      }
-    }
-    return out;
+    return overThresholds(
+      this.released(cellId).flatMap((f) =>
+        f.alias.weights().map(({ version }) => ({ name: f.name, metrics: canaryMetrics(f.alias, version) })),
+      ),
+    );
   }
 
   /** Stops the workers of versions that take no traffic, once they are idle. */
@@ -467,7 +375,7 @@ export class LocalReleases {
     return runtime;
   }
 
-  private released(cellId: string): Released[] {
+  private released(cellId: string): ReleasedFunction[] {
     const runtime = this.runtime(cellId);
     return runtime.stack.aliases
       .filter((a) => a.deploymentGroup)

@@ -1,8 +1,10 @@
 import * as http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+
+import { toFunctionUrlEvent } from '../../contracts/api-event';
+import { listenOnLoopback } from '../services/ports';
 
 /** Invokes a function with a Function URL event, as Lambda would. */
 export type UrlInvoke = (
@@ -19,47 +21,22 @@ export interface FunctionUrlServerOptions {
   readonly port?: number;
 }
 
-/** Turns an HTTP request into the event a Function URL delivers (payload format 2.0). */
-export function toFunctionUrlEvent(req: http.IncomingMessage, body: Buffer): APIGatewayProxyEventV2 {
-  const url = new URL(req.url ?? '/', 'http://local');
+/** Turns an HTTP request into the event a Function URL delivers. */
+function eventOf(req: http.IncomingMessage, body: Buffer): APIGatewayProxyEventV2 {
   const headers: Record<string, string> = {};
   for (const [name, value] of Object.entries(req.headers)) {
-    if (value !== undefined && name !== 'cookie')
-      headers[name] = Array.isArray(value) ? value.join(',') : value;
+    if (value !== undefined) headers[name] = Array.isArray(value) ? value.join(',') : value;
   }
-  const query: Record<string, string> = {};
-  for (const [k, v] of url.searchParams) query[k] = k in query ? `${query[k]},${v}` : v;
   const text = body.length === 0 || TEXT_TYPES.test(headers['content-type'] ?? '');
-  const now = Date.now();
-  return {
-    version: '2.0',
-    routeKey: '$default',
-    rawPath: url.pathname,
-    rawQueryString: url.search.slice(1),
-    ...(req.headers.cookie && { cookies: req.headers.cookie.split(/;\s*/) }),
+  return toFunctionUrlEvent({
+    method: req.method ?? 'GET',
+    url: req.url ?? '/',
     headers,
-    ...(Object.keys(query).length > 0 && { queryStringParameters: query }),
     body: body.length === 0 ? undefined : text ? body.toString('utf8') : body.toString('base64'),
     isBase64Encoded: !text,
-    requestContext: {
-      accountId: 'local',
-      apiId: 'local',
-      domainName: headers.host ?? 'localhost',
-      domainPrefix: 'local',
-      http: {
-        method: req.method ?? 'GET',
-        path: url.pathname,
-        protocol: `HTTP/${req.httpVersion}`,
-        sourceIp: req.socket.remoteAddress ?? '127.0.0.1',
-        userAgent: headers['user-agent'] ?? '',
-      },
-      requestId: `${now.toString(36)}-${Math.random().toString(36).slice(2, 10)}`,
-      routeKey: '$default',
-      stage: '$default',
-      time: new Date(now).toISOString(),
-      timeEpoch: now,
-    },
-  };
+    protocol: `HTTP/${req.httpVersion}`,
+    sourceIp: req.socket.remoteAddress ?? '127.0.0.1',
+  });
 }
 
 /** Writes a function's result back the way a Function URL does (a bare string is a 200 JSON body). */
@@ -116,12 +93,8 @@ export class FunctionUrlServer {
     const server = http.createServer((req, res) => this.serve(req, res));
     server.keepAliveTimeout = 5000;
     server.on('clientError', answerClientError);
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(this.options.port ?? 0, '127.0.0.1', () => resolve());
-    });
+    this.address = await listenOnLoopback(server, this.options.port ?? 0);
     this.server = server;
-    this.address = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
     return this.address;
   }
 
@@ -152,7 +125,7 @@ export class FunctionUrlServer {
         return;
       }
       this.options
-        .invoke(toFunctionUrlEvent(req, Buffer.concat(chunks)))
+        .invoke(eventOf(req, Buffer.concat(chunks)))
         .then((result) => writeResult(res, result))
         .catch(() => {
           // What Lambda answers when a function throws: the caller learns nothing of the error.

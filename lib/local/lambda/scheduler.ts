@@ -2,7 +2,9 @@ import { randomUUID } from 'node:crypto';
 
 import type { ScheduledEvent } from 'aws-lambda';
 
-import type { InvokeResult } from './function-runtime';
+import { ratePeriodMs } from '../../domain/schedule-expression';
+
+import type { InvokeResult } from './invocation';
 
 /** What a rule invokes: a function version or an alias. */
 export interface ScheduleTarget {
@@ -12,7 +14,7 @@ export interface ScheduleTarget {
 export interface ScheduleRule {
   /** The rule's name (unique within the scheduler). */
   readonly name: string;
-  /** `rate(N minute|minutes|hour|hours|day|days)`; `cron(...)` is not supported locally. */
+  /** `rate(N minute|minutes|hour|hours|day|days)`; a `cron(...)` is refused (the local platform has no cron clock). */
   readonly expression: string;
   readonly target: ScheduleTarget;
   /** @default arn:aws:events:<region>:<account>:rule/<name> */
@@ -43,29 +45,6 @@ export interface RuleStats {
   readonly running: boolean;
   readonly lastRunAt?: string;
   readonly lastError?: string;
-}
-
-const UNIT_MS = { minute: 60_000, hour: 3_600_000, day: 86_400_000 } as const;
-
-/** The period of a `rate()` expression, in (unscaled) milliseconds; throws on anything else. */
-export function parseRate(expression: string): number {
-  const trimmed = expression.trim();
-  if (/^cron\(.*\)$/i.test(trimmed)) throw new Error(`unsupported locally: ${expression}`);
-  const match = /^rate\((\d+)\s+(minute|minutes|hour|hours|day|days)\)$/.exec(trimmed);
-  if (!match) {
-    throw new Error(
-      `invalid schedule expression '${expression}': expected rate(N minutes|hours|days) (rate(1 minute) for one)`,
-    );
-  }
-  const value = Number(match[1]);
-  const unit = match[2];
-  if (value < 1) throw new Error(`invalid schedule expression '${expression}': the rate must be at least 1`);
-  // EventBridge insists on the singular for 1 and the plural otherwise.
-  if ((value === 1) !== !unit.endsWith('s')) {
-    const fixed = value === 1 ? unit.replace(/s$/, '') : `${unit}s`;
-    throw new Error(`invalid schedule expression '${expression}': use rate(${value} ${fixed})`);
-  }
-  return value * UNIT_MS[unit.replace(/s$/, '') as keyof typeof UNIT_MS];
 }
 
 class Rule {
@@ -105,7 +84,7 @@ export class Scheduler {
   /** Adds a rule and starts its clock: the first run comes one period from now, as on EventBridge. */
   add(rule: ScheduleRule): void {
     if (this.rules.has(rule.name)) throw new Error(`schedule rule ${rule.name} already exists`);
-    const periodMs = parseRate(rule.expression) / this.timeScale;
+    const periodMs = ratePeriodMs(rule.expression) / this.timeScale;
     const { region = 'us-east-1', accountId = '000000000000' } = this.options;
     const state = new Rule(
       rule,

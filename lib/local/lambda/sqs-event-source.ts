@@ -7,7 +7,7 @@ import {
 } from '@aws-sdk/client-sqs';
 import type { SQSEvent, SQSMessageAttribute, SQSRecord, SQSRecordAttributes } from 'aws-lambda';
 
-import type { InvokeResult } from './function-runtime';
+import type { InvokeResult } from './invocation';
 
 /** What the event source invokes: a function version or an alias. */
 export interface SqsEventTarget {

@@ -6,14 +6,12 @@ import { SQSClient } from '@aws-sdk/client-sqs';
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 
 import { createQueueFromCfn, createTableFromCfn } from '../assembly/cfn-resources';
-import {
-  type EnvRef,
-  type LocalFunction,
-  type LocalStack,
-  resolveEnvironment,
-} from '../assembly/template-model';
-import { LocalAlias, LocalFunctionVersion } from '../lambda/function-runtime';
+import { resolveEnvironment } from '../assembly/environment';
+import type { EnvRef, InvokeTargetModel, LocalFunction, LocalStack } from '../assembly/model';
+import { getAttOf, refOf } from '../assembly/stack-template';
 import { FunctionUrlServer } from '../lambda/function-url-server';
+import { LocalFunctionVersion } from '../lambda/function-version';
+import { RuntimeAlias } from '../lambda/runtime-alias';
 import { Scheduler } from '../lambda/scheduler';
 import { SqsEventSource } from '../lambda/sqs-event-source';
 import { DynamoDbLocal } from '../services/dynamodb-local';
@@ -42,7 +40,7 @@ export interface StackRuntimeOptions {
    * What the HTTP entry invokes when the stack has no Function URL (the router sits behind an API
    * Gateway HTTP API, which sends the same event shape). @default - the stack's Function URL target
    */
-  readonly httpTarget?: { readonly functionLogicalId: string; readonly alias?: string };
+  readonly httpTarget?: InvokeTargetModel;
 }
 
 const region = (stack: LocalStack) => stack.region ?? 'us-east-1';
@@ -59,7 +57,7 @@ export class StackRuntime {
   readonly dynamo: DynamoDbLocal;
   readonly sqs: FauxqsServer;
   readonly versions = new Map<string, LocalFunctionVersion>();
-  readonly aliases = new Map<string, LocalAlias>();
+  readonly aliases = new Map<string, RuntimeAlias>();
   /** Every published version of each function, oldest first (`versions` holds version 1, built at start). */
   readonly published = new Map<string, LocalFunctionVersion[]>();
   private readonly queueUrls = new Map<string, string>();
@@ -107,7 +105,7 @@ export class StackRuntime {
     return this.httpTarget !== undefined;
   }
 
-  private get httpTarget(): { functionLogicalId: string; alias?: string } | undefined {
+  private get httpTarget(): InvokeTargetModel | undefined {
     return this.options.httpTarget ?? this.stack.urls[0]?.target;
   }
 
@@ -244,7 +242,7 @@ export class StackRuntime {
       this.published.set(fn.logicalId, [version]);
     }
     for (const alias of this.stack.aliases) {
-      const local = new LocalAlias(alias.name);
+      const local = new RuntimeAlias(alias.name);
       local.point(this.versions.get(alias.functionLogicalId)!);
       this.aliases.set(alias.functionLogicalId, local);
     }
@@ -258,7 +256,7 @@ export class StackRuntime {
     if (failures.length > 0) throw new Error(`functions failed to start: ${failures.join('; ')}`);
   }
 
-  private target(t: { functionLogicalId: string; alias?: string }): LocalAlias | LocalFunctionVersion {
+  private target(t: InvokeTargetModel): RuntimeAlias | LocalFunctionVersion {
     return (
       (t.alias ? this.aliases.get(t.functionLogicalId) : undefined) ?? this.versions.get(t.functionLogicalId)!
     );
@@ -322,8 +320,7 @@ export class StackRuntime {
   }
 
   private logicalIdOf(ref: unknown): string {
-    const r = ref as { 'Fn::GetAtt'?: [string, string]; Ref?: string };
-    const id = r['Fn::GetAtt']?.[0] ?? r.Ref;
+    const id = getAttOf(ref)?.[0] ?? refOf(ref);
     if (!id) throw new Error(`cannot resolve ${JSON.stringify(ref)} in ${this.stack.stackName}`);
     return id;
   }

@@ -1,7 +1,9 @@
 import * as http from 'node:http';
-import type { AddressInfo } from 'node:net';
 
-import { type Fault, FAULTS, type LocalPlatform } from './platform';
+import { listenOnLoopback } from '../services/ports';
+
+import { type Fault, FAULTS } from './faults';
+import type { LocalPlatform } from './platform';
 import { collectStatus, renderStatusPage } from './status-page';
 
 /** Other commands on this machine reach the platform through this (faults now; releases later). */
@@ -55,12 +57,9 @@ export class ControlServer {
     const server = http.createServer((req, res) => {
       this.serve(req, res).catch((err: Error) => send(res, 500, { error: 'internal', details: err.message }));
     });
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(this.port, '127.0.0.1', () => resolve());
-    });
+    const url = await listenOnLoopback(server, this.port);
     this.server = server;
-    return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    return url;
   }
 
   async stop(): Promise<void> {

@@ -1,27 +1,21 @@
-import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 
-import { DynamoDBDocumentClient, PutCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 
 import { loadFleet } from '../../config/load';
 import type { Fleet } from '../../config/types';
-import { tenantKeyItem } from '../../contracts/cell-items';
 import { CELL_REGISTRY_TABLE, ROUTES_TABLE } from '../../contracts/names';
-import { generateApiKey, hashApiKey } from '../../domain/api-keys';
-import {
-  readAssembly,
-  type LocalAssembly,
-  type LocalFunction,
-  type LocalStack,
-} from '../assembly/template-model';
+import type { InvokeTargetModel, LocalStack } from '../assembly/model';
+import { readAssembly } from '../assembly/template-model';
 import { ComplianceSimulator } from '../compliance/compliance-simulator';
 import { isPortFree } from '../services/ports';
 import { stopAll } from '../services/process-registry';
 
-import { LOCAL_CREDENTIALS, type PlatformEnvironment, StackRuntime } from './cell-runtime';
+import { StackRuntime } from './cell-runtime';
+import { applyFault, type Fault } from './faults';
+import { cellEnvironment, routerEnvironment, scaled } from './function-environments';
 import {
   type LocalCellState,
   platformHome,
@@ -30,6 +24,8 @@ import {
   stateFile,
   writeState,
 } from './platform-state';
+import { listRoutes, seedRoutingStore } from './routing-store';
+import { freshAssembly, recordAssembly, synthesize } from './synth';
 
 export interface PlatformOptions {
   /** The project root (holds `bin/`, `lib/`, `lambdas/` and `.bulkhead/`). */
@@ -49,40 +45,13 @@ export interface PlatformOptions {
   readonly log?: (line: string) => void;
 }
 
-export const FAULTS = [
-  'cell-down',
-  'cell-up',
-  'integration-down',
-  'integration-up',
-  'routing-store-down',
-  'routing-store-up',
-] as const;
-export type Fault = (typeof FAULTS)[number];
-
-/** Defaults the handlers use, scaled by `timeScale` locally so drills do not take real minutes. */
-const TIMED_SETTINGS = {
-  RECONCILE_GRACE_SECONDS: 300,
-  STATUS_RED_AFTER_SECONDS: 20 * 60,
-  BREAKER_COOLDOWN_MS: 30_000,
-} as const;
-
-const SOURCES = ['bin', 'lib', 'lambdas', 'package-lock.json', 'cdk.json'];
-
-function newestMtime(target: string): number {
-  const stat = fs.statSync(target, { throwIfNoEntry: false });
-  if (!stat) return 0;
-  if (!stat.isDirectory()) return stat.mtimeMs;
-  let newest = stat.mtimeMs;
-  for (const entry of fs.readdirSync(target))
-    newest = Math.max(newest, newestMtime(path.join(target, entry)));
-  return newest;
-}
+export { FAULTS, type Fault } from './faults';
 
 /**
  * What the router stack's HTTP API invokes: its integration's target alias, read from the template
  * (the API Gateway resources themselves have no local counterpart).
  */
-export function httpApiTarget(stack: LocalStack): { functionLogicalId: string; alias?: string } {
+export function httpApiTarget(stack: LocalStack): InvokeTargetModel {
   const template = JSON.parse(fs.readFileSync(stack.templateFile, 'utf8')) as {
     Resources: Record<string, { Type: string; Properties?: Record<string, unknown> }>;
   };
@@ -147,44 +116,19 @@ export class LocalPlatform {
     }
   }
 
-  /** Synthesizes into `.bulkhead/local/cdk.out` unless that is newer than every source. */
-  synthesize(): string {
+  /** Synthesizes into `<home>/cdk.out` unless that is newer than every source. */
+  private async synthesize(): Promise<string> {
     if (this.options.assemblyDir) return this.options.assemblyDir;
     const out = path.join(this.dataDir, 'cdk.out');
     const marker = path.join(out, 'bulkhead-local.json');
-    const newest = Math.max(
-      ...SOURCES.map((s) => newestMtime(path.join(this.root, s))),
-      newestMtime(this.configFile),
-    );
-    try {
-      const m = JSON.parse(fs.readFileSync(marker, 'utf8')) as { config: string; synthesizedAt: number };
-      if (m.config === this.configFile && m.synthesizedAt >= newest) {
-        this.log('local: cdk.out is up to date, reusing it');
-        return out;
-      }
-    } catch {
-      // No usable marker: synthesize.
+    if (freshAssembly(marker, this.root, this.configFile)) {
+      this.log('local: cdk.out is up to date, reusing it');
+      return out;
     }
     this.log('local: synthesizing the app (cdk synth) ...');
     const started = Date.now();
-    const result = spawnSync(
-      process.execPath,
-      [
-        path.join(this.root, 'scripts', 'synth.js'),
-        '-o',
-        out,
-        '-c',
-        `config=${this.configFile}`,
-        '-c',
-        'nag=false',
-      ],
-      { cwd: this.root, encoding: 'utf8' },
-    );
-    if (result.status !== 0) {
-      const tail = `${result.stderr ?? ''}`.trim().split('\n').slice(-15).join('\n');
-      throw new Error(`cdk synth failed:\n${tail}`);
-    }
-    fs.writeFileSync(marker, JSON.stringify({ config: this.configFile, synthesizedAt: started }));
+    await synthesize({ root: this.root, configFile: this.configFile, outDir: out });
+    recordAssembly(marker, out, this.configFile, started);
     this.log(`local: synthesized in ${((Date.now() - started) / 1000).toFixed(1)} s`);
     return out;
   }
@@ -205,56 +149,25 @@ export class LocalPlatform {
   private async buildNow(release: string): Promise<{ dir: string; reused: boolean }> {
     const builds = path.join(this.dataDir, 'builds');
     const marker = path.join(builds, 'latest.json');
-    const newest = Math.max(
-      ...SOURCES.map((s) => newestMtime(path.join(this.root, s))),
-      newestMtime(this.configFile),
-    );
-    try {
-      const m = JSON.parse(fs.readFileSync(marker, 'utf8')) as { dir: string; config: string; at: number };
-      if (m.config === this.configFile && m.at >= newest && fs.existsSync(m.dir))
-        return { dir: m.dir, reused: true };
-    } catch {
-      // No build yet.
-    }
+    const reusable = freshAssembly(marker, this.root, this.configFile);
+    if (reusable) return { dir: reusable, reused: true };
     const started = Date.now();
     const dir = path.join(builds, `${started}-${release}`);
     fs.mkdirSync(dir, { recursive: true });
-    const args = [
-      path.join(this.root, 'scripts', 'synth.js'),
-      '-o',
-      dir,
-      '-c',
-      `config=${this.configFile}`,
-      '-c',
-      'nag=false',
-      '-c',
-      `release=${release}`,
-    ];
-    // Asynchronous: the platform keeps serving tenants while the build runs.
-    const { code, stderr } = await new Promise<{ code: number | null; stderr: string }>((resolve, reject) => {
-      const child = spawn(process.execPath, args, { cwd: this.root, stdio: ['ignore', 'ignore', 'pipe'] });
-      // Lowest CPU priority (its bundlers inherit it): on one machine the build must not starve the cells.
-      try {
-        if (child.pid) os.setPriority(child.pid, 19);
-      } catch {
-        // Not permitted here: the build just competes on equal terms.
-      }
-      let err = '';
-      child.stderr.setEncoding('utf8');
-      child.stderr.on('data', (chunk: string) => (err = (err + chunk).slice(-20_000)));
-      child.once('error', reject);
-      child.once('close', (status) => resolve({ code: status, stderr: err }));
+    await synthesize({
+      root: this.root,
+      configFile: this.configFile,
+      outDir: dir,
+      release,
+      lowPriority: true,
     });
-    if (code !== 0) {
-      throw new Error(`cdk synth failed: ${stderr.trim().split('\n').slice(-5).join(' / ')}`);
-    }
-    fs.writeFileSync(marker, JSON.stringify({ dir, config: this.configFile, at: started }));
+    recordAssembly(marker, dir, this.configFile, started);
     return { dir, reused: false };
   }
 
   async start(): Promise<PlatformState> {
     await this.preflight();
-    const assembly = readAssembly(this.synthesize());
+    const assembly = readAssembly(await this.synthesize());
     // Every start is a fresh fleet: new keys, empty tables (cell-down/up keeps data within a run), and
     // every function on its first version (so no earlier release build is needed any more).
     fs.rmSync(path.join(this.dataDir, 'db'), { recursive: true, force: true });
@@ -281,11 +194,21 @@ export class LocalPlatform {
     // Cells first: the router's registry needs their endpoints.
     // Every cell settles before a failure is reported, so stop() never races a cell still starting.
     const started = await Promise.allSettled(
-      [...this.cells.entries()].map(([id, cell]) => cell.start(() => this.cellEnvironment(id, simulatorUrl))),
+      [...this.cells.entries()].map(([id, runtime]) =>
+        runtime.start(() =>
+          cellEnvironment({
+            runtime,
+            secret: this.secrets.get(id)!,
+            timeScale: this.timeScale,
+            complianceKeys: this.complianceKeys,
+            simulatorUrl,
+          }),
+        ),
+      ),
     );
     const failed = started.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failed.length > 0) throw new Error(failed.map((f) => (f.reason as Error).message).join('; '));
-    await this.startRouter(assembly);
+    await this.startRouter();
     await this.seed();
     this.state = this.describe();
     writeState(stateFile(this.dataDir), this.state);
@@ -304,33 +227,7 @@ export class LocalPlatform {
 
   /** Drills: take a piece down or bring it back. */
   async fault(fault: Fault, cellId?: string): Promise<string> {
-    switch (fault) {
-      case 'cell-down':
-      case 'cell-up': {
-        const cell = cellId ? this.cells.get(cellId) : undefined;
-        if (!cell)
-          throw new Error(`unknown cell '${cellId ?? ''}'; cells: ${[...this.cells.keys()].join(', ')}`);
-        if (fault === 'cell-down') await cell.stop();
-        else if (!cell.healthy) {
-          // Also after a process died on its own (a killed database): stop what is left, start it all again.
-          await cell.stop();
-          await cell.start();
-        }
-        break;
-      }
-      case 'integration-down':
-        this.simulator.setFault('down');
-        break;
-      case 'integration-up':
-        this.simulator.setFault('none');
-        break;
-      case 'routing-store-down':
-        await this.router!.dynamo.stop();
-        break;
-      case 'routing-store-up':
-        if (!this.router!.dynamo.running) await this.router!.dynamo.start();
-        break;
-    }
+    await applyFault({ cells: this.cells, router: this.router!, simulator: this.simulator }, fault, cellId);
     this.state = this.describe();
     writeState(stateFile(this.dataDir), this.state);
     return `${fault}${cellId ? ` ${cellId}` : ''}: done`;
@@ -360,116 +257,31 @@ export class LocalPlatform {
     });
   }
 
-  /** Local endpoints, credentials and time-scaled settings; integrations pointed at the simulator. */
-  private cellEnvironment(cellId: string, simulatorUrl: string): PlatformEnvironment {
-    const cell = this.cells.get(cellId)!;
-    const timed = Object.fromEntries(
-      Object.entries(TIMED_SETTINGS).map(([k, v]) => [
-        k,
-        String(Math.max(1, Math.round(v / this.timeScale))),
-      ]),
-    );
-    const keys = Object.fromEntries(
-      Object.entries(this.complianceKeys).map(([t, k]) => [
-        `COMPLIANCE_API_KEY_${t.toUpperCase().replace(/-/g, '_')}`,
-        k,
-      ]),
-    );
-    return {
-      common: {
-        ...LOCAL_CREDENTIALS,
-        AWS_REGION: cell.stack.region ?? 'us-east-1',
-        AWS_ENDPOINT_URL_DYNAMODB: cell.dynamo.endpoint,
-        AWS_ENDPOINT_URL_SQS: cell.sqs.endpoint,
-        CELL_SECRET: this.secrets.get(cellId)!,
-        POWERTOOLS_LOG_LEVEL: 'WARN',
-        POWERTOOLS_METRICS_DISABLED: 'true',
-        ...timed,
-        ...keys,
-      },
-      rewrite: (_fn: LocalFunction, env: Record<string, string>) => {
-        if (!env.INTEGRATIONS) return env;
-        const integrations = JSON.parse(env.INTEGRATIONS) as Record<string, { baseUrl: string }>;
-        for (const i of Object.values(integrations)) i.baseUrl = simulatorUrl;
-        return { ...env, INTEGRATIONS: JSON.stringify(integrations) };
-      },
-    };
-  }
-
-  private async startRouter(assembly: LocalAssembly): Promise<void> {
+  private async startRouter(): Promise<void> {
     const router = this.router!;
-    await router.start(() => ({
-      common: {
-        ...LOCAL_CREDENTIALS,
-        AWS_REGION: assembly.router.region ?? 'us-east-1',
-        AWS_ENDPOINT_URL_DYNAMODB: router.dynamo.endpoint,
-        POWERTOOLS_LOG_LEVEL: 'WARN',
-        POWERTOOLS_METRICS_DISABLED: 'true',
-        ROUTE_CACHE_TTL_SECONDS: String(this.routeCacheTtlSeconds),
-        // Where cells are without the routing store (a cold router's fail-static path); ports survive cell-down/up.
-        CELL_ENDPOINTS: JSON.stringify(
-          Object.fromEntries(
-            [...this.cells].map(([id, r]) => [id, { endpoint: r.address, secret: this.secrets.get(id)! }]),
-          ),
-        ),
-      },
-    }));
+    const cells = Object.fromEntries(
+      [...this.cells].map(([id, r]) => [id, { endpoint: r.address, secret: this.secrets.get(id)! }]),
+    );
+    await router.start(() =>
+      routerEnvironment({ runtime: router, routeCacheTtlSeconds: this.routeCacheTtlSeconds, cells }),
+    );
     this.routerDoc = DynamoDBDocumentClient.from(router.clients().dynamo);
   }
 
   /** The registry gets each cell's local endpoint and secret; the fleet's tenants get fresh keys. */
   private async seed(): Promise<void> {
-    const doc = this.routerDoc!;
-    const now = new Date().toISOString();
-    for (const cell of this.fleet.cells) {
-      const runtime = this.cells.get(cell.id);
-      if (!runtime) throw new Error(`cell ${cell.id} of the fleet file is not in the synthesized app`);
-      await doc.send(
-        new PutCommand({
-          TableName: CELL_REGISTRY_TABLE,
-          Item: {
-            cellId: cell.id,
-            endpoint: runtime.endpoint,
-            region: cell.region,
-            account: cell.account,
-            wave: cell.wave,
-            maxTenants: cell.maxTenants,
-            status: 'active',
-            secret: this.secrets.get(cell.id),
-          },
-        }),
-      );
-      for (const tenant of cell.tenants) {
-        const key = generateApiKey(tenant.id);
-        this.tenantKeys.set(tenant.id, key);
-        // The cell keeps its own copy of the key hash, so it can check a key the router could not look up.
-        await DynamoDBDocumentClient.from(runtime.clients().dynamo).send(
-          new PutCommand({ TableName: runtime.tableName(), Item: tenantKeyItem(tenant.id, hashApiKey(key)) }),
-        );
-        await doc.send(
-          new PutCommand({
-            TableName: ROUTES_TABLE,
-            Item: {
-              tenantId: tenant.id,
-              cellId: cell.id,
-              status: 'active',
-              keyHash: hashApiKey(key),
-              createdAt: now,
-            },
-          }),
-        );
-      }
-    }
+    const keys = await seedRoutingStore({
+      fleet: this.fleet,
+      cells: this.cells,
+      secrets: this.secrets,
+      routerDoc: this.routerDoc!,
+    });
+    for (const [tenant, key] of keys) this.tenantKeys.set(tenant, key);
   }
 
   /** Tenants as the routing store has them (the CLI may have placed or moved some). */
-  async routes(): Promise<{ tenantId: string; cellId: string; status: string }[]> {
-    const out = await this.routerDoc!.send(new ScanCommand({ TableName: ROUTES_TABLE }));
-    return (out.Items ?? []).map((i) => ({
-      tenantId: String(i.tenantId),
-      cellId: String(i.cellId),
-      status: String(i.status),
-    }));
+  routes(): Promise<{ tenantId: string; cellId: string; status: string }[]> {
+    return listRoutes(this.routerDoc!);
   }
 
   private describe(): PlatformState {
@@ -514,7 +326,7 @@ export class LocalPlatform {
 
   /** The router's route cache TTL, scaled like every other wait (30 s at scale 1). */
   get routeCacheTtlSeconds(): number {
-    return Math.max(1, Math.round(30 / this.timeScale));
+    return scaled(30, this.timeScale);
   }
 
   /** Records where the status page and control API listen (they start after the fleet). */

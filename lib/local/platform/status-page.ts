@@ -3,7 +3,12 @@ import * as path from 'node:path';
 
 import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
 
+import type { Fleet } from '../../config/types';
+import { CELL_SECRET_HEADER, TENANT_HEADER } from '../../contracts/api-event';
+
+import type { StackRuntime } from './cell-runtime';
 import type { LocalPlatform } from './platform';
+import type { LocalCellState } from './platform-state';
 
 export interface TenantStatus {
   readonly id: string;
@@ -57,7 +62,7 @@ async function cellGet(
   tenant?: string,
 ): Promise<unknown> {
   const res = await fetch(`${endpoint}${pathname}`, {
-    headers: { 'x-bulkhead-cell-secret': secret, ...(tenant && { 'x-bulkhead-tenant': tenant }) },
+    headers: { [CELL_SECRET_HEADER]: secret, ...(tenant && { [TENANT_HEADER]: tenant }) },
     signal: AbortSignal.timeout(PROBE_TIMEOUT_MS),
   });
   if (!res.ok) throw new Error(`${res.status}`);
@@ -79,7 +84,78 @@ export function readEvents(dataDir: string, limit = 15): ReleaseEvent[] {
   }
 }
 
-let lastRoutes: { tenantId: string; cellId: string; status: string }[] = [];
+type Route = { tenantId: string; cellId: string; status: string };
+let lastRoutes: Route[] = [];
+
+/** Messages in a queue, visible or in flight; null when the cell's queue cannot say. */
+async function queueDepth(runtime: StackRuntime, queueUrl: string): Promise<number | null> {
+  if (!runtime.healthy || !queueUrl) return null;
+  const out = await withTimeout(
+    runtime.clients().sqs.send(
+      new GetQueueAttributesCommand({
+        QueueUrl: queueUrl,
+        AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'],
+      }),
+    ),
+    undefined,
+  );
+  if (!out?.Attributes) return null;
+  return (
+    Number(out.Attributes.ApproximateNumberOfMessages ?? 0) +
+    Number(out.Attributes.ApproximateNumberOfMessagesNotVisible ?? 0)
+  );
+}
+
+/** Each routed tenant's integration status, as its cell reports it. */
+function tenantStatuses(
+  local: LocalCellState,
+  up: boolean,
+  routes: readonly Route[],
+): Promise<TenantStatus[]> {
+  return Promise.all(
+    routes.map(async (r): Promise<TenantStatus> => {
+      const s = up
+        ? ((await withTimeout(
+            cellGet(local.endpoint, local.secret, '/integration/status', r.tenantId),
+            undefined,
+          )) as { status: string; pending: number; configured: boolean } | undefined)
+        : undefined;
+      return {
+        id: r.tenantId,
+        status: r.status,
+        integration: s ? (s.configured ? s.status : 'n/a') : 'unknown',
+        pending: s ? s.pending : null,
+      };
+    }),
+  );
+}
+
+async function cellStatus(platform: LocalPlatform, cell: Fleet['cells'][number]): Promise<CellStatus> {
+  const runtime = platform.cells.get(cell.id)!;
+  const local = platform.current.cells[cell.id];
+  const up = runtime.healthy;
+  const health = up
+    ? ((await withTimeout(cellGet(local.endpoint, local.secret, '/health'), undefined)) as
+        { release?: string } | undefined)
+    : undefined;
+  const routes = lastRoutes
+    .filter((r) => r.cellId === cell.id)
+    .sort((a, b) => a.tenantId.localeCompare(b.tenantId));
+  const tenants = await tenantStatuses(local, up, routes);
+  const alias = runtime.aliases.get(runtime.stack.urls[0]?.target.functionLogicalId ?? '');
+  return {
+    id: cell.id,
+    wave: cell.wave,
+    region: cell.region,
+    processes: up ? 'up' : 'down',
+    health: !up ? 'down' : health ? 'healthy' : 'unhealthy',
+    release: health?.release ?? null,
+    versions: alias?.weights() ?? [],
+    queueDepth: await queueDepth(runtime, local.queueUrl),
+    dlqDepth: await queueDepth(runtime, local.dlqUrl),
+    tenants,
+  };
+}
 
 /** Everything the status page shows, each probe bounded in time so one dead piece never stalls it. */
 export async function collectStatus(platform: LocalPlatform): Promise<PlatformStatus> {
@@ -87,66 +163,7 @@ export async function collectStatus(platform: LocalPlatform): Promise<PlatformSt
   const storeUp = platform.router?.dynamo.running ?? false;
   // With the routing store down the page keeps the last tenants it saw, like the router does.
   if (storeUp) lastRoutes = await withTimeout(platform.routes(), lastRoutes);
-  const cells = await Promise.all(
-    platform.fleet.cells.map(async (cell): Promise<CellStatus> => {
-      const runtime = platform.cells.get(cell.id)!;
-      const local = state.cells[cell.id];
-      const up = runtime.healthy;
-      const health = up
-        ? ((await withTimeout(cellGet(local.endpoint, local.secret, '/health'), undefined)) as
-            { release?: string } | undefined)
-        : undefined;
-      const depth = async (queueUrl: string): Promise<number | null> => {
-        if (!up || !queueUrl) return null;
-        const out = await withTimeout(
-          runtime.clients().sqs.send(
-            new GetQueueAttributesCommand({
-              QueueUrl: queueUrl,
-              AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'],
-            }),
-          ),
-          undefined,
-        );
-        if (!out?.Attributes) return null;
-        return (
-          Number(out.Attributes.ApproximateNumberOfMessages ?? 0) +
-          Number(out.Attributes.ApproximateNumberOfMessagesNotVisible ?? 0)
-        );
-      };
-      const routes = lastRoutes
-        .filter((r) => r.cellId === cell.id)
-        .sort((a, b) => a.tenantId.localeCompare(b.tenantId));
-      const tenants = await Promise.all(
-        routes.map(async (r): Promise<TenantStatus> => {
-          const s = up
-            ? ((await withTimeout(
-                cellGet(local.endpoint, local.secret, '/integration/status', r.tenantId),
-                undefined,
-              )) as { status: string; pending: number; configured: boolean } | undefined)
-            : undefined;
-          return {
-            id: r.tenantId,
-            status: r.status,
-            integration: s ? (s.configured ? s.status : 'n/a') : 'unknown',
-            pending: s ? s.pending : null,
-          };
-        }),
-      );
-      const alias = runtime.aliases.get(runtime.stack.urls[0]?.target.functionLogicalId ?? '');
-      return {
-        id: cell.id,
-        wave: cell.wave,
-        region: cell.region,
-        processes: up ? 'up' : 'down',
-        health: !up ? 'down' : health ? 'healthy' : 'unhealthy',
-        release: health?.release ?? null,
-        versions: alias?.weights() ?? [],
-        queueDepth: await depth(local.queueUrl),
-        dlqDepth: await depth(local.dlqUrl),
-        tenants,
-      };
-    }),
-  );
+  const cells = await Promise.all(platform.fleet.cells.map((cell) => cellStatus(platform, cell)));
   return {
     generatedAt: new Date().toISOString(),
     router: state.router,

@@ -30,3 +30,14 @@ export function isPortFree(port: number): Promise<boolean> {
     server.listen(port, LOOPBACK, () => server.close(() => resolve(true)));
   });
 }
+
+/** Starts `server` listening on `port` of the loopback interface (0: any free one); resolves with its URL. */
+export function listenOnLoopback(server: net.Server, port: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, LOOPBACK, () => {
+      server.off('error', reject);
+      resolve(`http://${LOOPBACK}:${(server.address() as net.AddressInfo).port}`);
+    });
+  });
+}

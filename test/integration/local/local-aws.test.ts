@@ -31,11 +31,14 @@ import {
   startLocalAws,
   type LocalAws,
 } from '../../../harness/local-aws';
+import { until } from '../../../harness/wait';
 import { createQueueFromCfn, createTableFromCfn } from '../../../lib/local/assembly/cfn-resources';
 import { DynamoDbLocal } from '../../../lib/local/services/dynamodb-local';
 import { trackedProcesses } from '../../../lib/local/services/process-registry';
 
-const TABLE = 'cell-a';
+// Each test creates the tables and queues it uses: none reads another's leftovers.
+let tables = 0;
+const newTable = () => `cell-${++tables}`;
 
 function pidExists(pid: number): boolean {
   try {
@@ -82,6 +85,7 @@ describe('local AWS services', () => {
   });
 
   it('creates the cell table from its template properties, with its indexes and TTL', async () => {
+    const TABLE = newTable();
     await createTableFromCfn(local.ddbClient, TABLE, CELL_TABLE_PROPS);
 
     const { Table } = await local.ddbClient.send(new DescribeTableCommand({ TableName: TABLE }));
@@ -101,6 +105,8 @@ describe('local AWS services', () => {
   });
 
   it('creates the table again without error and keeps its data', async () => {
+    const TABLE = newTable();
+    await createTableFromCfn(local.ddbClient, TABLE, CELL_TABLE_PROPS);
     await doc.send(new PutCommand({ TableName: TABLE, Item: { pk: 't0', sk: 'KEEP' } }));
 
     await createTableFromCfn(local.ddbClient, TABLE, CELL_TABLE_PROPS);
@@ -110,6 +116,8 @@ describe('local AWS services', () => {
   });
 
   it('runs transactions with a ConditionCheck, all or nothing', async () => {
+    const TABLE = newTable();
+    await createTableFromCfn(local.ddbClient, TABLE, CELL_TABLE_PROPS);
     await doc.send(new PutCommand({ TableName: TABLE, Item: { pk: 't1', sk: 'TENANT', status: 'ACTIVE' } }));
     await doc.send(new PutCommand({ TableName: TABLE, Item: { pk: 't1', sk: 'STOCK#sku-1', qty: 1 } }));
     const order = (orderId: string): TransactWriteCommandInput => ({
@@ -199,12 +207,14 @@ describe('local AWS services', () => {
     await sqsClient.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: '{"orderId":"o1"}' }));
 
     // First receive: the message stays invisible for the visibility timeout, then comes back.
-    const first = await receive(sqsClient, queueUrl, 1);
+    const first = await receive(sqsClient, queueUrl, 5);
     expect(first.map((m) => m.Attributes?.ApproximateReceiveCount)).toEqual(['1']);
     expect(await receive(sqsClient, queueUrl)).toEqual([]);
-    await new Promise((resolve) => setTimeout(resolve, 1100));
-    // Second receive: a worker gives up on it at once.
-    const second = await receive(sqsClient, queueUrl);
+    // Second receive, once it is visible again: a worker gives up on it at once.
+    const second = await until('the message to come back after its visibility timeout', 20_000, async () => {
+      const messages = await receive(sqsClient, queueUrl);
+      return messages.length > 0 ? messages : undefined;
+    });
     expect(second.map((m) => m.Attributes?.ApproximateReceiveCount)).toEqual(['2']);
     await sqsClient.send(
       new ChangeMessageVisibilityCommand({
@@ -237,14 +247,18 @@ describe('local AWS services', () => {
   it('long-polls: a waiting receive returns as soon as a message arrives', async () => {
     const { sqsClient } = local;
     const queueUrl = await createQueueFromCfn(sqsClient, 'long-poll', {}, () => '');
+    const waitSeconds = 20;
     const started = Date.now();
-    const waiting = sqsClient.send(new ReceiveMessageCommand({ QueueUrl: queueUrl, WaitTimeSeconds: 10 }));
+    const waiting = sqsClient.send(
+      new ReceiveMessageCommand({ QueueUrl: queueUrl, WaitTimeSeconds: waitSeconds }),
+    );
     await new Promise((resolve) => setTimeout(resolve, 300));
     await sqsClient.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: 'late' }));
 
     const { Messages = [] } = await waiting;
     expect(Messages.map((m) => m.Body)).toEqual(['late']);
-    expect(Date.now() - started).toBeLessThan(3000);
+    // Not at the end of the wait: when the message came.
+    expect(Date.now() - started).toBeLessThan(waitSeconds * 1000);
   });
 
   it('keeps data on disk across stop() and start() with a dbPath, on the same port', async () => {
@@ -255,6 +269,7 @@ describe('local AWS services', () => {
       await dynamo.start();
       const endpoint = dynamo.endpoint;
       const client = DynamoDBDocumentClient.from(new DynamoDBClient({ ...LOCAL_CLIENT_CONFIG, endpoint }));
+      const TABLE = newTable();
       await createTableFromCfn(client, TABLE, CELL_TABLE_PROPS);
       await client.send(new PutCommand({ TableName: TABLE, Item: { pk: 't1', sk: 'STOCK#sku-1', qty: 7 } }));
 
@@ -288,13 +303,15 @@ describe('local AWS services', () => {
   });
 
   it('stops both services: their processes no longer exist', async () => {
-    const pids = [local.dynamo.pid as number, local.sqs.pid as number];
+    const own = await startLocalAws();
+    const pids = [own.dynamo.pid as number, own.sqs.pid as number];
     expect(pids.every(pidExists)).toBe(true);
 
-    await local.stop();
+    await own.stop();
 
     expect(pids.some(pidExists)).toBe(false);
-    expect(local.dynamo.running || local.sqs.running).toBe(false);
-    expect(trackedProcesses()).toEqual([]);
+    expect(own.dynamo.running || own.sqs.running).toBe(false);
+    const tracked = trackedProcesses().map((p) => p.pid);
+    for (const pid of pids) expect(tracked).not.toContain(pid);
   });
 });

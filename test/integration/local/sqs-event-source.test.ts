@@ -13,7 +13,8 @@ import {
 import type { SQSEvent, SQSRecord } from 'aws-lambda';
 
 import { LOCAL_CLIENT_CONFIG } from '../../../harness/local-aws';
-import { LocalFunctionVersion, type InvokeResult } from '../../../lib/local/lambda/function-runtime';
+import { LocalFunctionVersion } from '../../../lib/local/lambda/function-version';
+import type { InvokeResult } from '../../../lib/local/lambda/invocation';
 import { SqsEventSource } from '../../../lib/local/lambda/sqs-event-source';
 import { FauxqsServer } from '../../../lib/local/services/fauxqs';
 
@@ -298,7 +299,9 @@ describe('SqsEventSource', () => {
       errorType: 'Error',
       errorMessage: 'the whole batch failed',
     });
-    expect(await depth(queue)).toEqual({ visible: 0, inFlight: 3 });
+    // None deleted: in flight, or back after the 1 s visibility timeout if this machine is slow.
+    const left = await depth(queue);
+    expect(left.visible + left.inFlight).toBe(3);
     await waitFor(async () => (await depth(dlq)).visible === 3);
     await mapping.stop();
 

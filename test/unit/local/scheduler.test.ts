@@ -4,9 +4,11 @@ import * as path from 'node:path';
 
 import type { ScheduledEvent } from 'aws-lambda';
 
-import { LocalFunctionVersion, type InvokeResult } from '../../../lib/local/lambda/function-runtime';
-import { Scheduler, parseRate } from '../../../lib/local/lambda/scheduler';
+import { LocalFunctionVersion } from '../../../lib/local/lambda/function-version';
+import type { InvokeResult } from '../../../lib/local/lambda/invocation';
+import { Scheduler } from '../../../lib/local/lambda/scheduler';
 
+// The scheduler's clock (setTimeout, Date) is jest's fake one: time moves only when a test moves it.
 const schedulers: Scheduler[] = [];
 
 function scheduler(timeScale: number): Scheduler {
@@ -15,11 +17,22 @@ function scheduler(timeScale: number): Scheduler {
   return s;
 }
 
-afterEach(async () => {
-  await Promise.all(schedulers.splice(0).map((s) => s.stop()));
+let fakeClock = false;
+
+beforeEach(() => {
+  jest.useFakeTimers({ now: Date.parse('2026-04-20T16:20:00.000Z') });
+  fakeClock = true;
 });
 
-/** A target that takes `ms` per run and records its events and how many runs overlapped. */
+afterEach(async () => {
+  const stopped = Promise.all(schedulers.splice(0).map((s) => s.stop()));
+  // stop() waits for the runs in progress: on the fake clock they end only when it moves.
+  if (fakeClock) await jest.runAllTimersAsync();
+  await stopped;
+  jest.useRealTimers();
+});
+
+/** A target that takes `ms` (of fake time) per run and records its events, their times and overlaps. */
 function target(ms: number) {
   const seen = { events: [] as ScheduledEvent[], at: [] as number[], current: 0, max: 0 };
   return {
@@ -36,72 +49,48 @@ function target(ms: number) {
   };
 }
 
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
-
-describe('parseRate', () => {
-  it('reads rate expressions as EventBridge writes them', () => {
-    expect(parseRate('rate(1 minute)')).toBe(60_000);
-    expect(parseRate('rate(5 minutes)')).toBe(300_000);
-    expect(parseRate('rate(2 hours)')).toBe(7_200_000);
-    expect(parseRate('rate(1 day)')).toBe(86_400_000);
-    expect(parseRate('rate(3 days)')).toBe(259_200_000);
-  });
-
-  it('says clearly what it cannot do', () => {
-    expect(() => parseRate('cron(0/5 * * * ? *)')).toThrow('unsupported locally: cron(0/5 * * * ? *)');
-    expect(() => parseRate('rate(5 minute)')).toThrow(/use rate\(5 minutes\)/);
-    expect(() => parseRate('rate(1 minutes)')).toThrow(/use rate\(1 minute\)/);
-    expect(() => parseRate('rate(0 minutes)')).toThrow(/at least 1/);
-    expect(() => parseRate('every 5 minutes')).toThrow(/invalid schedule expression 'every 5 minutes'/);
-  });
-});
-
 describe('Scheduler', () => {
-  it('fires rate(5 minutes) about every 0.5 s at timeScale 600, with the scheduled event shape', async () => {
+  it('fires rate(5 minutes) every 0.5 s at timeScale 600, with the scheduled event shape', async () => {
     const s = scheduler(600);
     const reconcile = target(10);
     const begin = Date.now();
     s.add({ name: 'Reconcile', expression: 'rate(5 minutes)', target: reconcile });
 
-    await sleep(1500);
+    await jest.advanceTimersByTimeAsync(499);
+    expect(reconcile.seen.at).toEqual([]);
+    await jest.advanceTimersByTimeAsync(1001);
 
-    const runs = reconcile.seen.at.length;
-    expect(runs).toBeGreaterThanOrEqual(2);
-    expect(runs).toBeLessThanOrEqual(3);
     // The first run comes one period after the rule is added, then one per period.
-    expect(reconcile.seen.at[0] - begin).toBeGreaterThanOrEqual(450);
-    expect(reconcile.seen.at[1] - reconcile.seen.at[0]).toBeGreaterThanOrEqual(400);
-    expect(reconcile.seen.at[1] - reconcile.seen.at[0]).toBeLessThanOrEqual(650);
+    expect(reconcile.seen.at).toEqual([begin + 500, begin + 1000, begin + 1500]);
     expect(reconcile.seen.events[0]).toEqual({
       version: '0',
       id: expect.stringMatching(/^[0-9a-f-]{36}$/),
       'detail-type': 'Scheduled Event',
       source: 'aws.events',
       account: '000000000000',
-      time: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/),
+      time: '2026-04-20T16:20:00Z',
       region: 'us-east-1',
       resources: ['arn:aws:events:us-east-1:000000000000:rule/Reconcile'],
       detail: {},
     });
-    expect(new Set(reconcile.seen.events.map((e) => e.id)).size).toBe(runs);
+    expect(new Set(reconcile.seen.events.map((e) => e.id)).size).toBe(3);
     expect(s.stats()).toEqual([
-      expect.objectContaining({ name: 'Reconcile', periodMs: 500, runs, errors: 0, skipped: 0 }),
+      expect.objectContaining({ name: 'Reconcile', periodMs: 500, runs: 3, errors: 0, skipped: 0 }),
     ]);
   });
 
   it('never overlaps two runs of the same rule: a tick during a run is skipped', async () => {
     const s = scheduler(600);
     const slow = target(700);
+    const begin = Date.now();
     s.add({ name: 'Slow', expression: 'rate(5 minutes)', target: slow });
 
-    await sleep(2300);
+    await jest.advanceTimersByTimeAsync(2300);
 
+    // Runs at 0.5 s (until 1.2 s: the 1 s tick is skipped), 1.5 s (until 2.2 s: 2 s skipped).
+    expect(slow.seen.at).toEqual([begin + 500, begin + 1500]);
     expect(slow.seen.max).toBe(1);
-    expect(slow.seen.at.length).toBeGreaterThanOrEqual(2);
-    for (let i = 1; i < slow.seen.at.length; i += 1) {
-      expect(slow.seen.at[i] - slow.seen.at[i - 1]).toBeGreaterThanOrEqual(700);
-    }
-    expect(s.stats()[0].skipped).toBeGreaterThanOrEqual(1);
+    expect(s.stats()[0]).toMatchObject({ runs: 2, skipped: 2 });
   });
 
   it('runNow() runs at once, after a run in progress, never alongside it', async () => {
@@ -109,7 +98,9 @@ describe('Scheduler', () => {
     const job = target(100);
     s.add({ name: 'Job', expression: 'rate(1 hour)', target: job });
 
-    const [a, b] = await Promise.all([s.runNow('Job'), s.runNow('Job')]);
+    const both = Promise.all([s.runNow('Job'), s.runNow('Job')]);
+    await jest.advanceTimersByTimeAsync(200);
+    const [a, b] = await both;
 
     expect(a).toEqual({ result: null, durationMs: 100, coldStart: false });
     expect(b.error).toBeUndefined();
@@ -137,10 +128,11 @@ describe('Scheduler', () => {
       },
     });
 
-    await sleep(350);
+    await jest.advanceTimersByTimeAsync(300);
 
-    expect(calls).toBeGreaterThanOrEqual(2);
-    expect(s.stats()[0]).toMatchObject({ errors: calls, lastError: 'Error: handler failed' });
+    // Every 100 ms: the thrown run and the two that returned an error all count.
+    expect(calls).toBe(3);
+    expect(s.stats()[0]).toMatchObject({ runs: 3, errors: 3, lastError: 'Error: handler failed' });
   });
 
   it('rejects cron rules, duplicates and bad time scales', () => {
@@ -148,6 +140,9 @@ describe('Scheduler', () => {
     const t = target(0);
     expect(() => s.add({ name: 'Nightly', expression: 'cron(0 3 * * ? *)', target: t })).toThrow(
       'unsupported locally: cron(0 3 * * ? *)',
+    );
+    expect(() => s.add({ name: 'Typo', expression: 'rate(5 minute)', target: t })).toThrow(
+      /use rate\(5 minutes\)/,
     );
     s.add({ name: 'Once', expression: 'rate(1 day)', target: t });
     expect(() => s.add({ name: 'Once', expression: 'rate(1 day)', target: t })).toThrow(/already exists/);
@@ -158,18 +153,22 @@ describe('Scheduler', () => {
     const s = scheduler(600);
     const job = target(200);
     s.add({ name: 'Job', expression: 'rate(5 minutes)', target: job });
-    await sleep(550);
+    await jest.advanceTimersByTimeAsync(550);
     expect(job.seen.current).toBe(1);
 
-    await s.stop();
+    const stopped = s.stop();
+    await jest.advanceTimersByTimeAsync(150);
+    await stopped;
 
     expect(job.seen.current).toBe(0);
-    const runs = job.seen.at.length;
-    await sleep(700);
-    expect(job.seen.at).toHaveLength(runs);
+    await jest.advanceTimersByTimeAsync(2000);
+    expect(job.seen.at).toHaveLength(1);
   });
 
   it('invokes a real bundled function with the event', async () => {
+    // A worker thread answers in real time.
+    jest.useRealTimers();
+    fakeClock = false;
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bulkhead-sched-'));
     const handlerFile = path.join(dir, 'index.js');
     fs.writeFileSync(

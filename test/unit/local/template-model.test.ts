@@ -2,25 +2,26 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 
-import { App } from 'aws-cdk-lib';
+import { App, Stack, aws_ec2 as ec2 } from 'aws-cdk-lib';
+import { Construct } from 'constructs';
 
+import { CELL_TABLE_PROPS, SYNC_DLQ_PROPS, SYNC_QUEUE_PROPS } from '../../../harness/local-aws';
 import { resolveFleet } from '../../../lib/config/validate';
 import { cellApiFunctionName, CELL_REGISTRY_TABLE, ROUTES_TABLE } from '../../../lib/contracts/names';
 import { addBulkheadStacks } from '../../../lib/infra/bulkhead-app';
+import { EnvironmentResolutionError, resolveEnvironment } from '../../../lib/local/assembly/environment';
 import {
-  EnvironmentResolutionError,
-  IGNORED_TYPES,
-  parseScheduleExpression,
-  readAssembly,
-  resolveEnvironment,
   UnsupportedResourceError,
   type EnvRef,
   type LocalAssembly,
   type LocalFunction,
   type LocalStack,
-} from '../../../lib/local/assembly/template-model';
+} from '../../../lib/local/assembly/model';
+import { IGNORED_TYPES } from '../../../lib/local/assembly/stack-model';
+import { readAssembly } from '../../../lib/local/assembly/template-model';
 
-type Template = { Resources: Record<string, { Type: string; Properties?: Record<string, unknown> }> };
+type Resource = { Type: string; Properties?: Record<string, unknown> };
+type Template = { Resources: Record<string, Resource> };
 
 const FLEET = {
   defaults: { account: '111111111111', region: 'us-east-1' },
@@ -79,12 +80,25 @@ function editedCopy(stackName: string, edit: (template: Template) => void): stri
   fs.writeFileSync(file, JSON.stringify(template));
   return dir;
 }
-function resourceOfType(template: Template, type: string, prefix = ''): Record<string, unknown> {
+function entryOfType(template: Template, type: string, prefix = ''): [string, Resource] {
   const entry = Object.entries(template.Resources).find(
     ([id, r]) => r.Type === type && id.startsWith(prefix),
   );
   if (!entry) throw new Error(`no ${type} ${prefix}`);
-  return entry[1].Properties!;
+  return entry;
+}
+function resourceOfType(template: Template, type: string, prefix = ''): Record<string, unknown> {
+  return entryOfType(template, type, prefix)[1].Properties!;
+}
+function synthesizedTemplate(stackName: string): Template {
+  return JSON.parse(fs.readFileSync(path.join(outdir, `${stackName}.template.json`), 'utf8')) as Template;
+}
+/** Resources as CDK synthesizes them (logical ids hashed from their construct path), outside the app. */
+function synthesizedResources(define: (scope: Construct) => void): Template['Resources'] {
+  const app = new App({ outdir: fs.mkdtempSync(path.join(tmp, 'snippet-')) });
+  const stack = new Stack(app, 'Snippet');
+  define(new Construct(stack, 'Extra'));
+  return (app.synth().getStackByName('Snippet').template as Template).Resources;
 }
 function unsupported(action: () => unknown): UnsupportedResourceError {
   try {
@@ -319,16 +333,16 @@ describe('readAssembly', () => {
 
 describe('readAssembly on a template the local platform cannot reproduce', () => {
   it('names an unsupported resource type', () => {
-    const dir = editedCopy('Bulkhead-Cell-tm-a', (t) => {
-      t.Resources.Vpc8378EB38 = { Type: 'AWS::EC2::VPC', Properties: { CidrBlock: '10.0.0.0/16' } };
-    });
+    const extra = synthesizedResources((scope) => new ec2.CfnVPC(scope, 'Vpc', { cidrBlock: '10.0.0.0/16' }));
+    const [vpcId] = Object.keys(extra);
+    const dir = editedCopy('Bulkhead-Cell-tm-a', (t) => Object.assign(t.Resources, extra));
     const error = unsupported(() => readAssembly(dir));
     expect(error).toMatchObject({
       stackName: 'Bulkhead-Cell-tm-a',
-      logicalId: 'Vpc8378EB38',
+      logicalId: vpcId,
       resourceType: 'AWS::EC2::VPC',
     });
-    expect(error.message).toContain('Bulkhead-Cell-tm-a/Vpc8378EB38 (AWS::EC2::VPC)');
+    expect(error.message).toContain(`Bulkhead-Cell-tm-a/${vpcId} (AWS::EC2::VPC)`);
   });
 
   it.each([
@@ -383,14 +397,33 @@ describe('readAssembly on a template the local platform cannot reproduce', () =>
   });
 
   it('names a reference to a resource with no local counterpart', () => {
+    const [keyId] = entryOfType(synthesizedTemplate('Bulkhead-Cell-tm-a'), 'AWS::KMS::Key');
     const dir = editedCopy('Bulkhead-Cell-tm-a', (t) => {
       const env = resourceOfType(t, 'AWS::Lambda::Function', 'Api').Environment as {
         Variables: Record<string, unknown>;
       };
-      env.Variables.KEY_ARN = { 'Fn::GetAtt': ['Key961B73FD', 'Arn'] };
+      env.Variables.KEY_ARN = { 'Fn::GetAtt': [keyId, 'Arn'] };
+    });
+    expect(unsupported(() => readAssembly(dir)).message).toContain(
+      `Environment.Variables.KEY_ARN: references ${keyId} (AWS::KMS::Key), which has no local counterpart`,
+    );
+  });
+
+  it('refuses a cron() schedule by name: the local platform runs rate() schedules only', () => {
+    const dir = editedCopy('Bulkhead-Cell-tm-a', (t) => {
+      resourceOfType(t, 'AWS::Events::Rule').ScheduleExpression = 'cron(0/10 * * * ? *)';
+    });
+    const error = unsupported(() => readAssembly(dir));
+    expect(error).toMatchObject({ resourceType: 'AWS::Events::Rule', property: 'ScheduleExpression' });
+    expect(error.message).toContain('unsupported locally: cron(0/10 * * * ? *)');
+  });
+
+  it('refuses a schedule expression EventBridge refuses, naming it', () => {
+    const dir = editedCopy('Bulkhead-Cell-tm-a', (t) => {
+      resourceOfType(t, 'AWS::Events::Rule').ScheduleExpression = 'rate(5 minute)';
     });
     expect(unsupported(() => readAssembly(dir)).message).toMatch(
-      /Environment\.Variables\.KEY_ARN: references Key961B73FD \(AWS::KMS::Key\), which has no local counterpart/,
+      /ScheduleExpression: invalid schedule expression 'rate\(5 minute\)': use rate\(5 minutes\)/,
     );
   });
 });
@@ -431,25 +464,29 @@ describe('resolveEnvironment', () => {
   });
 });
 
-describe('parseScheduleExpression', () => {
-  it.each([
-    ['rate(1 minute)', 60_000],
-    ['rate(5 minutes)', 300_000],
-    ['rate(2 hours)', 7_200_000],
-    ['rate(1 day)', 86_400_000],
-    ['cron(0/10 * * * ? *)', undefined],
-  ])('%s → %s ms', (expression, ms) => {
-    expect(parseScheduleExpression(expression)).toBe(ms);
-  });
-
-  it.each([
-    'rate(1 minutes)',
-    'rate(5 minute)',
-    'rate(0 minutes)',
-    'rate(5 seconds)',
-    'cron(* * *)',
-    'every 5m',
-  ])('refuses %s', (expression) => {
-    expect(() => parseScheduleExpression(expression)).toThrow(expression);
+describe('the shared fixtures of the local AWS tests', () => {
+  // harness/local-aws.ts copies the cell's table and queues; a change to the stack must show there too.
+  it('match the cell table and sync queues as synthesized (but for tags and the KMS key)', () => {
+    const template = synthesizedTemplate('Bulkhead-Cell-tm-a');
+    const keyArn = { 'Fn::GetAtt': [entryOfType(template, 'AWS::KMS::Key')[0], 'Arn'] };
+    const untagged = (props: Record<string, unknown>) =>
+      Object.fromEntries(Object.entries(props).filter(([key]) => key !== 'Tags'));
+    expect(untagged(resourceOfType(template, 'AWS::DynamoDB::Table'))).toEqual({
+      ...CELL_TABLE_PROPS,
+      SSESpecification: { ...CELL_TABLE_PROPS.SSESpecification, KMSMasterKeyId: keyArn },
+    });
+    const [dlqId, dlq] = entryOfType(template, 'AWS::SQS::Queue', 'SyncDeadLetterQueue');
+    expect(untagged(dlq.Properties!)).toEqual({ ...SYNC_DLQ_PROPS, KmsMasterKeyId: keyArn });
+    const queue = untagged(resourceOfType(template, 'AWS::SQS::Queue', 'SyncQueue'));
+    expect(queue.RedrivePolicy).toEqual({
+      deadLetterTargetArn: { 'Fn::GetAtt': [dlqId, 'Arn'] },
+      maxReceiveCount: expect.any(Number),
+    });
+    // The fixture lowers maxReceiveCount so a test sees a redrive after two receives.
+    expect({ ...queue, RedrivePolicy: undefined }).toEqual({
+      ...SYNC_QUEUE_PROPS,
+      KmsMasterKeyId: keyArn,
+      RedrivePolicy: undefined,
+    });
   });
 });

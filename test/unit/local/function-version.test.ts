@@ -3,12 +3,9 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 
 import {
-  LocalAlias,
   LocalFunctionVersion,
-  type AliasTarget,
-  type InvokeResult,
   type LocalFunctionVersionOptions,
-} from '../../../lib/local/lambda/function-runtime';
+} from '../../../lib/local/lambda/function-version';
 
 /** Tiny CommonJS bundles, as esbuild would write them. */
 const FIXTURES: Record<string, string> = {
@@ -23,16 +20,25 @@ const FIXTURES: Record<string, string> = {
       functionVersion: context.functionVersion,
       awsRequestId: context.awsRequestId,
       remaining: context.getRemainingTimeInMillis(),
+      remainingLater: await new Promise((resolve) => setTimeout(() => resolve(context.getRemainingTimeInMillis()), 20)),
       waits: context.callbackWaitsForEmptyEventLoop,
       event,
     });`,
-  'slow-echo.js': `
+  // With a barrier, returns only once \`count\` invocations have arrived at it: proof that they ran at once.
+  'barrier-echo.js': `
+    const fs = require('node:fs');
+    const path = require('node:path');
     const { threadId } = require('node:worker_threads');
+    const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
     exports.handler = async (event) => {
       const start = Date.now();
       const x = process.env.X;
       process.env.SEEN = event.tag;
-      await new Promise((resolve) => setTimeout(resolve, event.ms));
+      if (event.barrier) {
+        fs.writeFileSync(path.join(event.barrier.dir, event.tag), '');
+        while (fs.readdirSync(event.barrier.dir).length < event.barrier.count) await sleep(5);
+      }
+      await sleep(event.ms ?? 0);
       return { x, xAfter: process.env.X, seen: process.env.SEEN, threadId, start, end: Date.now() };
     };`,
   'throws.js': `
@@ -64,12 +70,6 @@ const FIXTURES: Record<string, string> = {
       process.stdout.write('raw write\\n');
       return null;
     };`,
-  'api.js': `
-    exports.handler = async (event) => {
-      if (event.ms) await new Promise((resolve) => setTimeout(resolve, event.ms));
-      if (event.throw) throw new Error('handler failed');
-      return { statusCode: event.status ?? 200, body: process.env.AWS_LAMBDA_FUNCTION_VERSION };
-    };`,
 };
 
 let dir: string;
@@ -87,6 +87,11 @@ function version(file: string, options: Partial<LocalFunctionVersionOptions> = {
   });
   started.push(v);
   return v;
+}
+
+/** A fresh directory for one barrier: each invocation that reaches it leaves a file. */
+function barrierDir(): string {
+  return fs.mkdtempSync(path.join(dir, 'barrier-'));
 }
 
 beforeAll(() => {
@@ -125,9 +130,11 @@ describe('LocalFunctionVersion', () => {
         waits: true,
         event: { hello: 'world' },
       });
-      const context = first.result as { remaining: number; awsRequestId: string };
-      expect(context.remaining).toBeGreaterThan(4000);
+      const context = first.result as { remaining: number; remainingLater: number; awsRequestId: string };
+      // The time left counts down from the timeout.
+      expect(context.remaining).toBeGreaterThan(0);
       expect(context.remaining).toBeLessThanOrEqual(5000);
+      expect(context.remainingLater).toBeLessThan(context.remaining);
       expect(context.awsRequestId).toBe(first.requestId);
       expect(first.coldStart).toBe(true);
       expect(first.initDurationMs).toBeGreaterThan(0);
@@ -141,13 +148,25 @@ describe('LocalFunctionVersion', () => {
   });
 
   it('keeps two versions of the same function isolated while both run', async () => {
-    const one = version('slow-echo.js', { version: '1', environment: { X: 'one' }, instances: 3 });
-    const two = version('slow-echo.js', { version: '2', environment: { X: 'two' }, instances: 3 });
+    // The timeout only bounds a broken barrier: all six must be running at once to pass it.
+    const one = version('barrier-echo.js', {
+      version: '1',
+      environment: { X: 'one' },
+      instances: 3,
+      timeoutMs: 30_000,
+    });
+    const two = version('barrier-echo.js', {
+      version: '2',
+      environment: { X: 'two' },
+      instances: 3,
+      timeoutMs: 30_000,
+    });
+    const barrier = { dir: barrierDir(), count: 6 };
 
     const runs = await Promise.all(
       [0, 1, 2].flatMap((i) => [
-        one.invoke({ tag: `one-${i}`, ms: 400 }),
-        two.invoke({ tag: `two-${i}`, ms: 400 }),
+        one.invoke({ tag: `one-${i}`, barrier }),
+        two.invoke({ tag: `two-${i}`, barrier }),
       ]),
     );
 
@@ -158,15 +177,18 @@ describe('LocalFunctionVersion', () => {
       const expected = n % 2 === 0 ? 'one' : 'two';
       expect(r).toMatchObject({ x: expected, xAfter: expected, seen: `${expected}-${Math.floor(n / 2)}` });
     });
-    // They really ran at once: every run started before any ended.
-    expect(Math.max(...results.map((r) => r.start))).toBeLessThan(Math.min(...results.map((r) => r.end)));
+    expect(runs.map((r) => r.error)).toEqual(runs.map(() => undefined));
     expect(process.env.SEEN).toBeUndefined();
   });
 
   it('gives each worker one invocation at a time, adds workers up to `instances`, then queues', async () => {
-    const fn = version('slow-echo.js', { instances: 2 });
+    const fn = version('barrier-echo.js', { instances: 2, timeoutMs: 30_000 });
+    // The first two wait for each other: both workers run at once; the other three queue behind them.
+    const barrier = { dir: barrierDir(), count: 2 };
 
-    const runs = await Promise.all([1, 2, 3, 4, 5].map((i) => fn.invoke({ tag: String(i), ms: 120 })));
+    const runs = await Promise.all(
+      [1, 2, 3, 4, 5].map((i) => fn.invoke({ tag: String(i), ms: 20, ...(i <= 2 && { barrier }) })),
+    );
 
     const results = runs.map((r) => r.result as { threadId: number; start: number; end: number });
     expect(new Set(results.map((r) => r.threadId)).size).toBe(2);
@@ -202,10 +224,8 @@ describe('LocalFunctionVersion', () => {
     const fn = version('spin.js', { timeoutMs: 200, instances: 1 });
     expect((await fn.invoke({})).result).toBe('ok');
 
-    const begin = Date.now();
     const timedOut = await fn.invoke({ spin: true });
 
-    expect(Date.now() - begin).toBeLessThan(2000);
     expect(timedOut.error?.errorType).toBe('Sandbox.Timedout');
     expect(timedOut.error?.errorMessage).toMatch(/Task timed out after 0\.20 seconds/);
     expect(timedOut.durationMs).toBeGreaterThanOrEqual(195);
@@ -217,7 +237,7 @@ describe('LocalFunctionVersion', () => {
   it('times out a slow invocation while queued ones wait, then serves them on a fresh worker', async () => {
     const fn = version('spin.js', { timeoutMs: 150, instances: 1 });
 
-    const [slow, queued] = await Promise.all([fn.invoke({ ms: 1000 }), fn.invoke({})]);
+    const [slow, queued] = await Promise.all([fn.invoke({ spin: true }), fn.invoke({})]);
 
     expect(slow.error?.errorType).toBe('Sandbox.Timedout');
     expect(queued).toMatchObject({ result: 'ok', coldStart: true });
@@ -288,7 +308,7 @@ describe('LocalFunctionVersion', () => {
 
   it('stop() fails what runs and a later invocation starts a new worker', async () => {
     const fn = version('spin.js', { instances: 1 });
-    const running = fn.invoke({ ms: 2000 });
+    const running = fn.invoke({ spin: true });
     const queued = fn.invoke({});
     await waitFor(() => fn.stats().busy === 1);
 
@@ -300,129 +320,6 @@ describe('LocalFunctionVersion', () => {
     expect(await fn.invoke({})).toMatchObject({ result: 'ok', coldStart: true });
   });
 });
-
-describe('LocalAlias', () => {
-  it('sends exactly the weight of the traffic to the additional version, evenly spread', async () => {
-    const v1 = version('api.js', { version: '1' });
-    const v2 = version('api.js', { version: '2' });
-    const alias = new LocalAlias('live');
-    alias.point(v1);
-    expect(alias.weights()).toEqual([{ version: '1', weight: 1 }]);
-
-    alias.shift(v2, 0.1);
-    const executed: string[] = [];
-    for (let i = 0; i < 100; i += 1) {
-      const outcome = await alias.invoke({});
-      expect((outcome.result as { body: string }).body).toBe(outcome.executedVersion);
-      executed.push(outcome.executedVersion);
-    }
-
-    expect(alias.weights()).toEqual([
-      { version: '1', weight: 0.9 },
-      { version: '2', weight: 0.1 },
-    ]);
-    expect(executed.filter((v) => v === '2')).toHaveLength(10);
-    // Spread out, not bunched: one in every ten.
-    for (let i = 0; i < 100; i += 10)
-      expect(executed.slice(i, i + 10).filter((v) => v === '2')).toHaveLength(1);
-
-    alias.point(v2);
-    expect(alias.weights()).toEqual([{ version: '2', weight: 1 }]);
-    expect((await alias.invoke({})).executedVersion).toBe('2');
-  });
-
-  it('is exact for any weight and any count', async () => {
-    for (const weight of [0, 0.01, 0.05, 0.25, 0.3, 0.5, 0.7, 0.9, 1]) {
-      const alias = new LocalAlias('live');
-      alias.point(fake('1'));
-      alias.shift(fake('2'), weight);
-      let onNew = 0;
-      for (let n = 1; n <= 200; n += 1) {
-        if ((await alias.invoke({})).executedVersion === '2') onNew += 1;
-        // Exact whenever n·weight is a whole number, never more than one off in between.
-        expect(onNew).toBeGreaterThanOrEqual(Math.floor(n * weight + 1e-9));
-        expect(onNew).toBeLessThanOrEqual(Math.ceil(n * weight - 1e-9));
-      }
-    }
-  });
-
-  it('refuses a bad split', () => {
-    const alias = new LocalAlias('live');
-    expect(() => alias.shift(fake('2'), 0.1)).toThrow(/points to no version/);
-    alias.point(fake('1'));
-    expect(() => alias.shift(fake('1'), 0.1)).toThrow(/must differ/);
-    expect(() => alias.shift(fake('2'), 1.5)).toThrow(/within 0\.\.1/);
-    expect(() => alias.shift({ ...fake('2'), name: 'other' }, 0.1)).toThrow(/not fn/);
-    return expect(new LocalAlias('empty').invoke({})).rejects.toThrow(/points to no version/);
-  });
-
-  it('keeps error rate and p50/p99 per executed version, counting 5xx results as errors', async () => {
-    const v1 = version('api.js', { version: '1' });
-    const v2 = version('api.js', { version: '2' });
-    const alias = new LocalAlias('live');
-    alias.point(v1);
-    alias.shift(v2, 0.5);
-
-    // With weight 0.5, even invocations go to version 2 and odd ones to version 1.
-    for (let i = 0; i < 20; i += 1) {
-      const event =
-        i % 2 === 0
-          ? i === 2
-            ? { throw: true }
-            : { status: i % 4 === 0 ? 502 : 200 }
-          : { ms: i === 19 ? 300 : 0, status: i === 1 ? 404 : 200 };
-      const outcome = await alias.invoke(event);
-      expect(outcome.executedVersion).toBe(i % 2 === 0 ? '2' : '1');
-    }
-
-    const [m1, m2] = alias.metrics();
-    expect(m1).toMatchObject({ version: '1', invocations: 10, errors: 0 });
-    expect(m1.window).toMatchObject({ invocations: 10, errors: 0, errorRate: 0 });
-    expect(m1.window.p99Ms).toBeGreaterThanOrEqual(290);
-    expect(m1.window.p50Ms).toBeLessThan(100);
-    expect(m2).toMatchObject({ version: '2', invocations: 10, errors: 6 });
-    expect(m2.window).toMatchObject({ invocations: 10, errors: 6, errorRate: 0.6 });
-    expect(m2.window.p99Ms).toBeLessThan(100);
-    expect(alias.metricsOf('3').invocations).toBe(0);
-
-    alias.resetMetrics('2');
-    expect(alias.metricsOf('2').window.invocations).toBe(0);
-    expect(alias.metricsOf('1').invocations).toBe(10);
-  });
-
-  it('computes the window over the last N invocations within the last M seconds', async () => {
-    let now = 1_000_000;
-    const durations = [10, 20, 30, 40, 1000];
-    let call = 0;
-    const v1: AliasTarget = {
-      name: 'fn',
-      version: '1',
-      invoke: async (): Promise<InvokeResult> => {
-        const durationMs = durations[call % durations.length];
-        call += 1;
-        return durationMs === 1000
-          ? { error: { errorType: 'E', errorMessage: 'slow' }, durationMs, coldStart: false }
-          : { result: 'ok', durationMs, coldStart: false };
-      },
-    };
-    const alias = new LocalAlias('live', { windowSize: 4, windowSeconds: 10, now: () => now });
-    alias.point(v1);
-
-    for (let i = 0; i < 5; i += 1) await alias.invoke({});
-    let m = alias.metricsOf('1');
-    expect(m).toMatchObject({ invocations: 5, errors: 1 });
-    expect(m.window).toEqual({ invocations: 4, errors: 1, errorRate: 0.25, p50Ms: 30, p99Ms: 1000 });
-
-    now += 11_000;
-    m = alias.metricsOf('1');
-    expect(m.invocations).toBe(5);
-    expect(m.window).toEqual({ invocations: 0, errors: 0, errorRate: 0, p50Ms: 0, p99Ms: 0 });
-  });
-});
-
-function fake(v: string): AliasTarget {
-  return { name: 'fn', version: v, invoke: async () => ({ result: v, durationMs: 1, coldStart: false }) };
-}
 
 function maxOverlap(runs: readonly { start: number; end: number }[]): number {
   const edges = runs.flatMap((r) => [
