@@ -1,6 +1,7 @@
 import * as path from 'node:path';
 
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { LogLevel, NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
@@ -30,6 +31,12 @@ export interface HouseFunctionProps {
   readonly role?: iam.IRole;
   /** @default logs.RetentionDays.ONE_MONTH */
   readonly logRetention?: logs.RetentionDays;
+}
+
+export interface ErrorsAlarmProps {
+  readonly description: string;
+  /** Failed invocations a minute, two minutes running, that raise the alarm. */
+  readonly threshold: number;
 }
 
 /**
@@ -97,5 +104,16 @@ export class HouseFunction extends NodejsFunction {
           'Pinned to Node.js 22, the runtime the handlers are built and tested for; a runtime move is a release of its own.',
       },
     );
+  }
+
+  /** An alarm on this function's errors, made in `scope` as `id` (its logical id is the stack's). */
+  addErrorsAlarm(scope: Construct, id: string, props: ErrorsAlarmProps): cloudwatch.Alarm {
+    return new cloudwatch.Alarm(scope, id, {
+      alarmDescription: props.description,
+      metric: this.metricErrors({ period: Duration.minutes(1) }),
+      threshold: props.threshold,
+      evaluationPeriods: 2,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
   }
 }
