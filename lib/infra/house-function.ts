@@ -40,7 +40,9 @@ export interface ErrorsAlarmProps {
 }
 
 /**
- * The one way Bulkhead builds a Lambda function: Node 22 on arm64, X-Ray tracing, a log group with
+ * The one way Bulkhead builds a Lambda function: Node 22 on arm64, active X-Ray tracing (the handlers'
+ * Powertools Tracer records each invocation and SDK call and passes the trace on to the cell the router
+ * forwards to; `lambdas/shared/tracing.ts`), a log group with
  * retention, versions kept on replacement (rollbacks need the old version), and one esbuild bundle
  * that carries every dependency, so the code the local platform runs is byte for byte what deploys.
  */

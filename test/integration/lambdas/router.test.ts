@@ -113,12 +113,14 @@ interface Answer {
   readonly body: Record<string, unknown>;
 }
 
+/** One request through `via` (the warm router of these tests unless another is given). */
 async function call(
   key: string,
   method: string,
   path: string,
   body?: unknown,
   headers: Record<string, string> = {},
+  via: RouterDeps = deps,
 ): Promise<Answer> {
   const res = await route(
     {
@@ -131,7 +133,7 @@ async function call(
       },
       ...(body !== undefined && { body: Buffer.from(JSON.stringify(body)) }),
     },
-    deps,
+    via,
   );
   const text = res.body.toString('utf8');
   return {
@@ -324,21 +326,8 @@ test('a COLD router with the routing store stopped routes a baked tenant whose k
       ),
     ),
   };
-  const coldCall = async (key: string, method: string, path: string, body?: unknown): Promise<Answer> => {
-    const res = await route(
-      {
-        method,
-        path,
-        headers: {
-          authorization: `Bearer ${key}`,
-          ...(body !== undefined && { 'content-type': 'application/json' }),
-        },
-        ...(body !== undefined && { body: Buffer.from(JSON.stringify(body)) }),
-      },
-      cold,
-    );
-    return { status: res.status, headers: res.headers, body: JSON.parse(res.body.toString('utf8') || '{}') };
-  };
+  const coldCall = (key: string, method: string, path: string, body?: unknown) =>
+    call(key, method, path, body, {}, cold);
 
   const write = await coldCall(keys.gamma, 'PUT', '/inventory/cold-start', { quantity: 2 });
   expect([write.status, write.headers['x-bulkhead-cell'], write.body.quantity]).toEqual([200, 'cell-b', 2]);
