@@ -25,7 +25,7 @@ let assemblyDir: string; // removed with the fixtures' scratch folder
 beforeAll(async () => {
   // The router and one cell are all `place` needs; synthesized while the services start.
   const starting = startLocalAws();
-  assemblyDir = buildFleet(exampleFleet(), [CELL]).app.synth().directory;
+  assemblyDir = buildFleet(exampleFleet(), [CELL], false, ['**']).app.synth().directory;
   aws = await starting;
 });
 
