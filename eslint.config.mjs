@@ -128,6 +128,27 @@ const PURE = {
   ].map((name) => ({ name, message: 'the domain does no I/O' })),
 };
 
+/**
+ * What counts as an assertion in a test: jest's `expect` (and `expect*` helpers), and the CDK `Template`
+ * methods that throw on a mismatch (`template.hasResourceProperties(...)`,
+ * `built.template('Bulkhead-Router').resourceCountIs(...)`). Exact method names: a bare `*.has*` would
+ * also accept `Map.has`, which asserts nothing.
+ */
+const ASSERTIONS = [
+  'expect*',
+  ...[
+    'hasResource',
+    'hasResourceProperties',
+    'hasOutput',
+    'hasParameter',
+    'hasMapping',
+    'hasCondition',
+    'resourceCountIs',
+    'resourcePropertiesCountIs',
+    'templateMatches',
+  ].map((method) => `**.${method}`),
+];
+
 export default tseslint.config(
   {
     ignores: [
@@ -174,7 +195,7 @@ export default tseslint.config(
     rules: {
       'jest/no-focused-tests': 'error',
       'jest/no-disabled-tests': 'error',
-      'jest/expect-expect': 'off',
+      'jest/expect-expect': ['error', { assertFunctionNames: ASSERTIONS }],
     },
   },
 );

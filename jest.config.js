@@ -13,7 +13,13 @@ const base = {
 module.exports = {
   testTimeout: 60000,
   projects: [
-    { ...base, displayName: 'unit', roots: ['<rootDir>/test/unit'] },
+    {
+      ...base,
+      displayName: 'unit',
+      roots: ['<rootDir>/test/unit'],
+      // A unit test that starts Java (DynamoDB Local), fauxqs or Chromium fails, saying where it belongs.
+      setupFilesAfterEnv: ['<rootDir>/harness/unit-isolation.ts'],
+    },
     { ...base, displayName: 'integration', roots: ['<rootDir>/test/integration'] },
     { ...base, displayName: 'e2e', roots: ['<rootDir>/test/e2e'] },
   ],

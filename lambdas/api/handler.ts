@@ -4,11 +4,12 @@ import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from '
 
 import { parseIntegrations } from '../../lib/contracts/integrations';
 import { documentClient, sqsClient } from '../shared/clients';
-import { numberEnv, requireEnv } from '../shared/env';
+import { CELL_FUNCTION_ENV, numberOr, optional, readEnv, required } from '../shared/env';
 import { HttpError } from '../shared/errors';
 import { errorResponse, json, toRequest } from '../shared/http';
-import { breakerPolicyFromEnv } from '../shared/integration-state';
+import { BREAKER_ENV, breakerPolicyOf } from '../shared/integration-state';
 import { TENANT_HEADER, tenantOf } from '../shared/tenant';
+import { TRACING_ENV, Tracing } from '../shared/tracing';
 import { isUnavailable } from '../shared/unavailable';
 
 import { refuseWriteWhileFrozen, routes, verifyPresentedKey } from './app';
@@ -16,9 +17,20 @@ import { faultInjector } from './drill-fault';
 import { resolve } from './routes';
 import { CellStore } from './store';
 
-const env = requireEnv(['CELL_ID', 'RELEASE', 'TABLE_NAME', 'QUEUE_URL', 'INTEGRATIONS']);
-const cellSecret = process.env.CELL_SECRET || undefined;
-const version = process.env.AWS_LAMBDA_FUNCTION_VERSION ?? '$LATEST';
+const env = readEnv({
+  ...CELL_FUNCTION_ENV,
+  ...BREAKER_ENV,
+  ...TRACING_ENV,
+  RELEASE: required,
+  /** Local target only: the secret the router presents; on AWS the Function URL's IAM auth. */
+  CELL_SECRET: optional,
+  AWS_LAMBDA_FUNCTION_VERSION: optional,
+  STATUS_RED_AFTER_SECONDS: numberOr(20 * 60),
+  /** Only `bulkhead drill bad-release` sets this, on a version it releases to be rolled back. */
+  BULKHEAD_FAULT_RATE: numberOr(0),
+});
+const cellSecret = env.CELL_SECRET;
+const version = env.AWS_LAMBDA_FUNCTION_VERSION ?? '$LATEST';
 
 const logger = new Logger({
   serviceName: 'api',
@@ -29,30 +41,31 @@ const metrics = new Metrics({
   serviceName: 'api',
   defaultDimensions: { cellId: env.CELL_ID },
 });
+const tracing = Tracing.for('api', env);
 
 const store = new CellStore({
-  ddb: documentClient(),
-  sqs: sqsClient(),
+  ddb: documentClient(tracing),
+  sqs: sqsClient(tracing),
   tableName: env.TABLE_NAME,
   queueUrl: env.QUEUE_URL,
   integrations: parseIntegrations(env.INTEGRATIONS),
-  redAfterMs: numberEnv('STATUS_RED_AFTER_SECONDS', 20 * 60) * 1000,
-  breakerPolicy: breakerPolicyFromEnv(),
+  redAfterMs: env.STATUS_RED_AFTER_SECONDS * 1000,
+  breakerPolicy: breakerPolicyOf(env),
 });
 
 const table = routes({ store, cellId: env.CELL_ID, release: env.RELEASE, version }, (req) => {
   const tenantId = tenantOf(req.headers, cellSecret);
   logger.appendKeys({ tenantId });
+  tracing.annotate({ tenantId });
   return tenantId;
 });
 
-/** Only `bulkhead drill bad-release` sets this, on a version it releases to be rolled back. */
-const drillFault = faultInjector(numberEnv('BULKHEAD_FAULT_RATE', 0));
+const drillFault = faultInjector(env.BULKHEAD_FAULT_RATE);
 
 const identity = { 'x-bulkhead-cell': env.CELL_ID, 'x-bulkhead-version': `${env.RELEASE}/${version}` };
 
 /** The tenant API: maps the Function URL event to a route and back; never answers a 500 for bad input. */
-export const handler = async (event: APIGatewayProxyEventV2): Promise<APIGatewayProxyStructuredResultV2> => {
+async function answer(event: APIGatewayProxyEventV2): Promise<APIGatewayProxyStructuredResultV2> {
   let response: APIGatewayProxyStructuredResultV2;
   try {
     if (drillFault(event.headers?.[TENANT_HEADER])) throw new Error('drill fault (BULKHEAD_FAULT_RATE)');
@@ -93,4 +106,6 @@ export const handler = async (event: APIGatewayProxyEventV2): Promise<APIGateway
   }
   metrics.publishStoredMetrics();
   return { ...response, headers: { ...response.headers, ...identity } };
-};
+}
+
+export const handler = tracing.handler({ cellId: env.CELL_ID }, answer);

@@ -4,14 +4,21 @@ import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 
 import { SMOKE_TENANT } from '../../lib/contracts/names';
 import { smokeTest, type SmokeResponse } from '../../lib/domain/smoke-test';
-import { requireEnv } from '../shared/env';
+import { optional, readEnv, required } from '../shared/env';
 import { CELL_SECRET_HEADER, TENANT_HEADER } from '../shared/tenant';
+import { TRACING_ENV, Tracing } from '../shared/tracing';
 
-const env = requireEnv(['CELL_ID', 'TARGET_FUNCTION_ARN']);
-const cellSecret = process.env.CELL_SECRET || undefined;
+const env = readEnv({
+  ...TRACING_ENV,
+  CELL_ID: required,
+  TARGET_FUNCTION_ARN: required,
+  CELL_SECRET: optional,
+});
+const cellSecret = env.CELL_SECRET;
 const logger = new Logger({ serviceName: 'pre-traffic-hook', persistentKeys: { cellId: env.CELL_ID } });
-const lambda = new LambdaClient({});
-const codedeploy = new CodeDeployClient({});
+const tracing = Tracing.for('pre-traffic-hook', env);
+const lambda = tracing.client(new LambdaClient({}));
+const codedeploy = tracing.client(new CodeDeployClient({}));
 
 export interface HookEvent {
   readonly DeploymentId: string;
@@ -45,14 +52,21 @@ async function invokeNewVersion(method: string, path: string, body?: unknown): P
 }
 
 /** CodeDeploy's BeforeAllowTraffic hook: the smoke test decides whether traffic may move. */
-export const handler = async (event: HookEvent): Promise<void> => {
-  const result = await smokeTest(invokeNewVersion);
-  logger.info('smoke test finished', { ok: result.ok, steps: result.steps, target: env.TARGET_FUNCTION_ARN });
-  await codedeploy.send(
-    new PutLifecycleEventHookExecutionStatusCommand({
-      deploymentId: event.DeploymentId,
-      lifecycleEventHookExecutionId: event.LifecycleEventHookExecutionId,
-      status: result.ok ? 'Succeeded' : 'Failed',
-    }),
-  );
-};
+export const handler = tracing.handler(
+  { cellId: env.CELL_ID, tenantId: SMOKE_TENANT },
+  async (event: HookEvent): Promise<void> => {
+    const result = await smokeTest(invokeNewVersion);
+    logger.info('smoke test finished', {
+      ok: result.ok,
+      steps: result.steps,
+      target: env.TARGET_FUNCTION_ARN,
+    });
+    await codedeploy.send(
+      new PutLifecycleEventHookExecutionStatusCommand({
+        deploymentId: event.DeploymentId,
+        lifecycleEventHookExecutionId: event.LifecycleEventHookExecutionId,
+        status: result.ok ? 'Succeeded' : 'Failed',
+      }),
+    );
+  },
+);

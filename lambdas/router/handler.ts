@@ -4,41 +4,77 @@ import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from '
 
 import { bakedRoutingFromBundle, RouteCache, type RouteCacheCounters } from '../../lib/domain/route-cache';
 import { documentClient } from '../shared/clients';
-import { numberEnv, requireEnv } from '../shared/env';
+import { numberOr, optional, readEnv, required } from '../shared/env';
+import { CLAIMED_TENANT_HEADER, TENANT_HEADER } from '../shared/tenant';
+import { TRACING_ENV, Tracing } from '../shared/tracing';
 
 import { createForwarder } from './forward';
-import { type CellLocator, FunctionUrlLocator, parseCellEndpoints, staticCellLocator } from './locator';
+import {
+  type CellLocator,
+  FunctionUrlLocator,
+  parseCellEndpoints,
+  staticCellLocator,
+  urlConfigClient,
+} from './locator';
 import { route, type RouterDeps } from './router';
 import { DynamoRoutingStore } from './store';
 import type { RouterRequest, RouterResponse } from './types';
 
-const env = requireEnv(['ROUTES_TABLE', 'REGISTRY_TABLE']);
+const env = readEnv({
+  ...TRACING_ENV,
+  ROUTES_TABLE: required,
+  REGISTRY_TABLE: required,
+  /** Local target only: `{ cellId: { endpoint, secret } }` (see `locator.ts`). */
+  CELL_ENDPOINTS: optional,
+  LOCATE_TIMEOUT_MS: numberOr(1000),
+  CONNECT_TIMEOUT_MS: numberOr(1000),
+  FORWARD_TIMEOUT_MS: numberOr(10_000),
+  ROUTE_CACHE_TTL_SECONDS: numberOr(30),
+  MAX_BODY_BYTES: numberOr(64 * 1024),
+  STORE_TIMEOUT_MS: numberOr(500),
+  API_KEY_PEPPER: optional,
+  AWS_REGION: optional,
+});
 
 const logger = new Logger({ serviceName: 'router' });
 const metrics = new Metrics({ namespace: 'Bulkhead', serviceName: 'router' });
+const tracing = Tracing.for('router', env);
 
 /**
  * Where a baked tenant's cell answers when the store is down: locally the endpoints the platform sets
  * in `CELL_ENDPOINTS`; on AWS the cells' Function URLs, looked up (and cached) on demand.
  */
-const locator: CellLocator = process.env.CELL_ENDPOINTS
-  ? staticCellLocator(parseCellEndpoints(process.env.CELL_ENDPOINTS))
-  : new FunctionUrlLocator({ timeoutMs: numberEnv('LOCATE_TIMEOUT_MS', 1000) });
+const locator: CellLocator = env.CELL_ENDPOINTS
+  ? staticCellLocator(parseCellEndpoints(env.CELL_ENDPOINTS))
+  : new FunctionUrlLocator({
+      timeoutMs: env.LOCATE_TIMEOUT_MS,
+      clientFor: (region) => tracing.client(urlConfigClient(region)),
+    });
+
+const forwarder = createForwarder({
+  sign: 'auto',
+  region: env.AWS_REGION,
+  connectTimeoutMs: env.CONNECT_TIMEOUT_MS,
+  timeoutMs: env.FORWARD_TIMEOUT_MS,
+});
 
 // Module scope = per warm instance: the cache and the keep-alive connections outlive one request.
 const deps: RouterDeps = {
-  store: new DynamoRoutingStore(documentClient(), env.ROUTES_TABLE, env.REGISTRY_TABLE),
-  forward: createForwarder({
-    sign: 'auto',
-    connectTimeoutMs: numberEnv('CONNECT_TIMEOUT_MS', 1000),
-    timeoutMs: numberEnv('FORWARD_TIMEOUT_MS', 10_000),
-  }).forward,
-  cache: new RouteCache({ ttlMs: numberEnv('ROUTE_CACHE_TTL_SECONDS', 30) * 1000 }),
+  store: new DynamoRoutingStore(documentClient(tracing), env.ROUTES_TABLE, env.REGISTRY_TABLE),
+  // The trace is annotated where the router hands an authenticated (or, baked, claimed) tenant to its cell.
+  forward: (up) => {
+    tracing.annotate({
+      cellId: up.cellId,
+      tenantId: up.headers[TENANT_HEADER] ?? up.headers[CLAIMED_TENANT_HEADER],
+    });
+    return forwarder.forward(up);
+  },
+  cache: new RouteCache({ ttlMs: env.ROUTE_CACHE_TTL_SECONDS * 1000 }),
   bakedRoutes: bakedRoutingFromBundle(),
   locator,
-  maxBodyBytes: numberEnv('MAX_BODY_BYTES', 64 * 1024),
-  storeTimeoutMs: numberEnv('STORE_TIMEOUT_MS', 500),
-  pepper: process.env.API_KEY_PEPPER || undefined,
+  maxBodyBytes: env.MAX_BODY_BYTES,
+  storeTimeoutMs: env.STORE_TIMEOUT_MS,
+  pepper: env.API_KEY_PEPPER,
 };
 
 /** HTTP API v2 event → router request. API Gateway lower-cases header names and splits out cookies. */
@@ -88,20 +124,23 @@ function publishCounters(): void {
   }
 }
 
-export const handler = async (event: APIGatewayProxyEventV2): Promise<APIGatewayProxyStructuredResultV2> => {
-  let res: RouterResponse;
-  try {
-    res = await route(toRouterRequest(event), deps);
-  } catch (error) {
-    logger.error('router failure', { error: error as Error });
-    res = {
-      status: 502,
-      headers: { 'content-type': 'application/json' },
-      body: Buffer.from('{"error":"bad_gateway"}'),
-    };
-  }
-  metrics.addMetric(`status${Math.floor(res.status / 100)}xx`, MetricUnit.Count, 1);
-  publishCounters();
-  metrics.publishStoredMetrics();
-  return toResult(res);
-};
+export const handler = tracing.handler(
+  {},
+  async (event: APIGatewayProxyEventV2): Promise<APIGatewayProxyStructuredResultV2> => {
+    let res: RouterResponse;
+    try {
+      res = await route(toRouterRequest(event), deps);
+    } catch (error) {
+      logger.error('router failure', { error: error as Error });
+      res = {
+        status: 502,
+        headers: { 'content-type': 'application/json' },
+        body: Buffer.from('{"error":"bad_gateway"}'),
+      };
+    }
+    metrics.addMetric(`status${Math.floor(res.status / 100)}xx`, MetricUnit.Count, 1);
+    publishCounters();
+    metrics.publishStoredMetrics();
+    return toResult(res);
+  },
+);

@@ -77,8 +77,11 @@ export function cellApiFunctionArn(cellId: string, cell: BakedCell): string {
 
 type UrlConfigClient = Pick<LambdaClient, 'send'>;
 
+/** The Lambda client a lookup in `region` uses: one retry, the caller has a timeout of its own. */
+export const urlConfigClient = (region: string): LambdaClient => new LambdaClient({ region, maxAttempts: 2 });
+
 export interface FunctionUrlLocatorOptions {
-  /** A Lambda client for a region. @default a new `LambdaClient` per region, kept */
+  /** A Lambda client for a region. @default {@link urlConfigClient}, one per region, kept */
   readonly clientFor?: (region: string) => UrlConfigClient;
   /** How long a found URL is reused. @default 900000 (15 min) */
   readonly ttlMs?: number;
@@ -118,7 +121,7 @@ export class FunctionUrlLocator implements CellLocator {
   private client(region: string): UrlConfigClient {
     let client = this.clients.get(region);
     if (!client) {
-      client = this.options.clientFor?.(region) ?? new LambdaClient({ region, maxAttempts: 2 });
+      client = (this.options.clientFor ?? urlConfigClient)(region);
       this.clients.set(region, client);
     }
     return client;

@@ -17,7 +17,7 @@ import {
   type BreakerPolicy,
 } from '../../lib/domain/circuit-breaker';
 
-import { numberEnv } from './env';
+import { numberOr } from './env';
 
 export const BreakerItem = z.looseObject({
   state: z.enum(['closed', 'open', 'half-open']),
@@ -40,15 +40,24 @@ export interface StoredBreaker {
   readonly version?: number;
 }
 
+/** The breaker settings in the environment schema of each function that applies them (api, worker, reconciler). */
+export const BREAKER_ENV = {
+  BREAKER_FAILURES: numberOr(DEFAULT_BREAKER_POLICY.failureThreshold),
+  BREAKER_COOLDOWN_MS: numberOr(DEFAULT_BREAKER_POLICY.cooldownMs),
+};
+
 /**
  * The breaker settings both the worker and the reconciler apply. The probe timeout keeps the
  * domain default (60 s): twice the worker's 30 s timeout, so a probe never outlives its invocation.
  */
-export function breakerPolicyFromEnv(env: NodeJS.ProcessEnv = process.env): BreakerPolicy {
+export function breakerPolicyOf(env: {
+  readonly BREAKER_FAILURES: number;
+  readonly BREAKER_COOLDOWN_MS: number;
+}): BreakerPolicy {
   return {
     ...DEFAULT_BREAKER_POLICY,
-    failureThreshold: numberEnv('BREAKER_FAILURES', DEFAULT_BREAKER_POLICY.failureThreshold, env),
-    cooldownMs: numberEnv('BREAKER_COOLDOWN_MS', DEFAULT_BREAKER_POLICY.cooldownMs, env),
+    failureThreshold: env.BREAKER_FAILURES,
+    cooldownMs: env.BREAKER_COOLDOWN_MS,
   };
 }
 

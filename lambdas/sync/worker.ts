@@ -16,6 +16,7 @@ import { K, SyncMessage, type OrderItem } from '../../lib/contracts/cell-items';
 import type { IntegrationConfig } from '../../lib/contracts/integrations';
 import { admit, type BreakerPolicy } from '../../lib/domain/circuit-breaker';
 import { IntegrationStateStore } from '../shared/integration-state';
+import type { Tracing } from '../shared/tracing';
 
 import type { ApiKeyProvider } from './api-keys';
 import { describeNetworkError, postReceipt } from './compliance-client';
@@ -48,6 +49,8 @@ export interface SyncWorkerDeps {
   readonly apiKeys: ApiKeyProvider;
   readonly logger: Logger;
   readonly metrics: Metrics;
+  /** @default - no trace annotations */
+  readonly tracing?: Tracing;
 }
 
 export type RecordOutcome =
@@ -140,6 +143,7 @@ export class SyncWorker {
       return 'malformed';
     }
     const { tenantId, orderId } = message.data;
+    this.deps.tracing?.annotate({ tenantId });
     const log = this.deps.logger.createChild({ persistentKeys: { tenantId, orderId } });
     const order = await this.orders.get(tenantId, orderId);
     if (!order) {

@@ -1,6 +1,7 @@
 import * as path from 'node:path';
 
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { LogLevel, NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
@@ -32,8 +33,16 @@ export interface HouseFunctionProps {
   readonly logRetention?: logs.RetentionDays;
 }
 
+export interface ErrorsAlarmProps {
+  readonly description: string;
+  /** Failed invocations a minute, two minutes running, that raise the alarm. */
+  readonly threshold: number;
+}
+
 /**
- * The one way Bulkhead builds a Lambda function: Node 22 on arm64, X-Ray tracing, a log group with
+ * The one way Bulkhead builds a Lambda function: Node 22 on arm64, active X-Ray tracing (the handlers'
+ * Powertools Tracer records each invocation and SDK call and passes the trace on to the cell the router
+ * forwards to; `lambdas/shared/tracing.ts`), a log group with
  * retention, versions kept on replacement (rollbacks need the old version), and one esbuild bundle
  * that carries every dependency, so the code the local platform runs is byte for byte what deploys.
  */
@@ -97,5 +106,16 @@ export class HouseFunction extends NodejsFunction {
           'Pinned to Node.js 22, the runtime the handlers are built and tested for; a runtime move is a release of its own.',
       },
     );
+  }
+
+  /** An alarm on this function's errors, made in `scope` as `id` (its logical id is the stack's). */
+  addErrorsAlarm(scope: Construct, id: string, props: ErrorsAlarmProps): cloudwatch.Alarm {
+    return new cloudwatch.Alarm(scope, id, {
+      alarmDescription: props.description,
+      metric: this.metricErrors({ period: Duration.minutes(1) }),
+      threshold: props.threshold,
+      evaluationPeriods: 2,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
   }
 }

@@ -181,7 +181,7 @@ export class CellStack extends Stack {
     }
   }
 
-  private addOperationalAlarms(apiFn: lambda.Function): void {
+  private addOperationalAlarms(apiFn: HouseFunction): void {
     new cloudwatch.Alarm(this, 'DeadLetterAlarm', {
       alarmDescription: 'Sync messages were rejected by the compliance API or failed every retry',
       metric: this.sync.deadLetterQueue.metricApproximateNumberOfMessagesVisible({
@@ -199,12 +199,6 @@ export class CellStack extends Stack {
       evaluationPeriods: 1,
       treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
     });
-    new cloudwatch.Alarm(this, 'ApiErrorsAlarm', {
-      alarmDescription: 'The tenant API is failing',
-      metric: apiFn.metricErrors({ period: Duration.minutes(1) }),
-      threshold: 5,
-      evaluationPeriods: 2,
-      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-    });
+    apiFn.addErrorsAlarm(this, 'ApiErrorsAlarm', { description: 'The tenant API is failing', threshold: 5 });
   }
 }

@@ -175,12 +175,9 @@ export class RouterStack extends Stack {
       evaluationPeriods: 2,
       treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
     });
-    new cloudwatch.Alarm(this, 'RouterErrorsAlarm', {
-      alarmDescription: 'The router function is failing',
-      metric: fn.metricErrors({ period: Duration.minutes(1) }),
+    fn.addErrorsAlarm(this, 'RouterErrorsAlarm', {
+      description: 'The router function is failing',
       threshold: 1,
-      evaluationPeriods: 2,
-      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
     });
     new cloudwatch.Alarm(this, 'FailStaticAlarm', {
       alarmDescription: 'The router is serving cached routes because the routing store is failing',

@@ -4,6 +4,7 @@ import * as path from 'node:path';
 
 import { App } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
+import * as cxapi from 'aws-cdk-lib/cx-api';
 
 import { loadFleet } from '../../../lib/config/load';
 import type { Fleet } from '../../../lib/config/types';
@@ -24,10 +25,22 @@ afterAll(() => {
   scratch = undefined;
 });
 
-/** Builds the app as `bin/app.ts` does, without writing to the repo's cdk.out. */
-export function buildFleet(fleet: Fleet = exampleFleet(), selectedCells?: string[], nag = false): BuiltFleet {
+/**
+ * Builds the app as `bin/app.ts` does, without writing to the repo's cdk.out. Only the stacks named in
+ * `bundled` have their functions bundled (esbuild, seconds each): the others' templates are the same but
+ * for the asset hashes (CDK's `aws:cdk:bundling-stacks`).
+ */
+export function buildFleet(
+  fleet: Fleet = exampleFleet(),
+  selectedCells?: string[],
+  nag = false,
+  bundled: readonly string[] = [],
+): BuiltFleet {
   scratch ??= fs.mkdtempSync(path.join(os.tmpdir(), 'bulkhead-test-'));
-  const app = new App({ outdir: fs.mkdtempSync(path.join(scratch, 'app-')) });
+  const app = new App({
+    outdir: fs.mkdtempSync(path.join(scratch, 'app-')),
+    context: { [cxapi.BUNDLING_STACKS]: bundled },
+  });
   const stacks = addBulkheadStacks(app, { fleet, selectedCells, release: 'v-test', nag });
   const templates = new Map<string, Template>();
   return {

@@ -1,31 +1,17 @@
 /**
  * Security checks over the synthesized example fleet (issue 7):
- * - cdk-nag (AwsSolutions) clean: `test/cdk/nag.test.ts` synthesizes every stack with the checks on and
+ * - cdk-nag (AwsSolutions) clean: `test/unit/cdk/nag.test.ts` synthesizes every stack with the checks on and
  *   fails on any unacknowledged finding; not repeated here.
  * - no IAM statement allows a `*` action (`*` or `service:*`), nor uses NotAction;
  * - every table and queue is encrypted with its own stack's KMS key;
  * - every queue has a TLS-only policy;
- * - API keys are stored only as hashes (`bulkhead tenants place` against DynamoDB Local; the local
- *   platform's seeding is checked against a running platform by `test/reliability/secrets-at-rest.test.ts`);
+ * - API keys are stored only as hashes: not here (it needs DynamoDB Local), in
+ *   `test/integration/targets/keys-at-rest.test.ts`; the local platform's seeding is checked against a
+ *   running platform by `test/reliability/secrets-at-rest.test.ts`;
  * - no secret in any template.
  * Each check is a function of a template, shown to catch a planted violation.
  */
-import * as fs from 'node:fs';
-
-import { ListTablesCommand, PutItemCommand, ScanCommand } from '@aws-sdk/client-dynamodb';
-import { CreateQueueCommand } from '@aws-sdk/client-sqs';
-
-import { startLocalAws, type LocalAws } from '../../../harness/local-aws';
-import { placeTenant } from '../../../lib/cli/tenants';
-import { hashApiKey } from '../../../lib/domain/api-keys';
-import { createTableFromCfn } from '../../../lib/local/assembly/cfn-resources';
-import { readAssembly } from '../../../lib/local/assembly/template-model';
-import type { PlatformState } from '../../../lib/local/platform/platform-state';
-import { LocalTarget } from '../../../lib/targets/tenants/local-tenants-target';
-
 import { buildFleet } from './fixtures';
-
-jest.setTimeout(120_000);
 
 type Json = unknown;
 interface Resource {
@@ -36,18 +22,12 @@ interface CfnTemplate {
   readonly Resources: Record<string, Resource>;
 }
 
-let assemblyDir: string;
 let templates: Record<string, CfnTemplate>;
 
+// The synthesized output goes to the fixtures' scratch folder, removed when this file is done.
 beforeAll(() => {
-  const built = buildFleet();
-  const assembly = built.app.synth();
-  assemblyDir = assembly.directory;
+  const assembly = buildFleet().app.synth();
   templates = Object.fromEntries(assembly.stacks.map((s) => [s.stackName, s.template as CfnTemplate]));
-});
-
-afterAll(() => {
-  if (assemblyDir) fs.rmSync(assemblyDir, { recursive: true, force: true });
 });
 
 const ofType = (t: CfnTemplate, type: string) =>
@@ -328,80 +308,5 @@ describe('no secret in any template', () => {
       });
       expect([sample, secretsIn(JSON.stringify(t)).length]).toEqual([sample, 1]);
     }
-  });
-});
-
-describe('API keys are stored only as hashes', () => {
-  let aws: LocalAws;
-  const io = { lines: [] as string[], out: (l: string) => io.lines.push(l), err: () => undefined };
-
-  beforeAll(async () => {
-    aws = await startLocalAws();
-  });
-  afterAll(() => aws?.stop());
-
-  /** Every attribute value of every item of every table, as text. */
-  async function everythingStored(): Promise<string[]> {
-    const values: string[] = [];
-    const { TableNames = [] } = await aws.ddbClient.send(new ListTablesCommand({}));
-    for (const TableName of TableNames) {
-      let start: Record<string, never> | undefined;
-      do {
-        const out = await aws.ddbClient.send(new ScanCommand({ TableName, ExclusiveStartKey: start }));
-        for (const item of out.Items ?? []) values.push(JSON.stringify(item));
-        start = out.LastEvaluatedKey as typeof start;
-      } while (start);
-    }
-    return values;
-  }
-
-  test('`bulkhead tenants place` stores the key hash, and the key nowhere', async () => {
-    // The routing store's tables and a cell's table exactly as synthesized, in DynamoDB Local.
-    const assembly = readAssembly(assemblyDir);
-    for (const table of assembly.router.tables) {
-      await createTableFromCfn(aws.ddbClient, table.tableName, table.properties);
-    }
-    const cell = assembly.cells.find((c) => c.cellId === 'use1-a')!;
-    await createTableFromCfn(aws.ddbClient, cell.tables[0].tableName, cell.tables[0].properties);
-    const { QueueUrl } = await aws.sqsClient.send(new CreateQueueCommand({ QueueName: 'security-sync' }));
-    const routesTable = assembly.router.tables.find((t) => /route/i.test(t.logicalId))!.tableName;
-    const registryTable = assembly.router.tables.find((t) => /registry/i.test(t.logicalId))!.tableName;
-    await aws.ddbClient.send(
-      new PutItemCommand({
-        TableName: registryTable,
-        Item: {
-          cellId: { S: 'use1-a' },
-          endpoint: { S: 'http://127.0.0.1:9' },
-          region: { S: 'us-east-1' },
-          status: { S: 'active' },
-          maxTenants: { N: '20' },
-        },
-      }),
-    );
-    const state = {
-      routingStore: { endpoint: aws.dynamo.endpoint, routesTable, registryTable },
-      cells: {
-        'use1-a': {
-          dynamodb: aws.dynamo.endpoint,
-          tableName: cell.tables[0].tableName,
-          sqs: aws.sqs.endpoint,
-          queueUrl: QueueUrl!,
-        },
-      },
-    } as unknown as PlatformState;
-
-    const target = new LocalTarget(state);
-    try {
-      expect(await placeTenant(target, 'hash-only', { json: true }, io)).toBe(0);
-    } finally {
-      target.close();
-    }
-    const { apiKey } = JSON.parse(io.lines.join('\n')) as { apiKey: string };
-    // The secret part: after the tenant id (which holds no `_`; the secret may).
-    const secret = apiKey.slice(apiKey.indexOf('_', 3) + 1);
-    expect(secret).toHaveLength(43);
-    const stored = await everythingStored();
-    expect(stored.join('\n')).toContain(hashApiKey(apiKey));
-    expect(stored.filter((v) => v.includes(secret) || v.includes(apiKey))).toEqual([]);
   });
 });

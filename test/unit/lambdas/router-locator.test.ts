@@ -69,15 +69,22 @@ describe('FunctionUrlLocator (AWS)', () => {
     expect(locator.failures).toBe(2);
   });
 
-  it('a hung Lambda API counts as a failure after the timeout', async () => {
-    const locator = new FunctionUrlLocator({
-      timeoutMs: 50,
-      clientFor: () => ({ send: () => new Promise(() => undefined) }) as never,
-    });
-    const started = Date.now();
-    expect(await locator.locate('use1-a', east)).toBeUndefined();
-    expect(Date.now() - started).toBeLessThan(1000);
-    expect(locator.failures).toBe(1);
+  it('a hung Lambda API counts as a failure when the timeout runs out, not before', async () => {
+    jest.useFakeTimers();
+    try {
+      const locator = new FunctionUrlLocator({
+        timeoutMs: 50,
+        clientFor: () => ({ send: () => new Promise(() => undefined) }) as never,
+      });
+      const found = locator.locate('use1-a', east);
+      await jest.advanceTimersByTimeAsync(49);
+      expect(locator.failures).toBe(0);
+      await jest.advanceTimersByTimeAsync(1);
+      expect(await found).toBeUndefined();
+      expect(locator.failures).toBe(1);
+    } finally {
+      jest.useRealTimers();
+    }
   });
 
   it('names the function in the cell’s partition', () => {

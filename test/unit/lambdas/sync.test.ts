@@ -42,7 +42,8 @@ beforeAll(async () => {
     COMPLIANCE_API_KEY_TENANT_A: 'key-a',
     BREAKER_FAILURES: '3',
     BREAKER_COOLDOWN_MS: '30000',
-    COMPLIANCE_TIMEOUT_MS: '500',
+    // Long enough for a healthy answer on a loaded machine; the timeout case waits it out once.
+    COMPLIANCE_TIMEOUT_MS: '2000',
     POWERTOOLS_LOG_LEVEL: 'SILENT',
     POWERTOOLS_METRICS_DISABLED: 'true',
   });
