@@ -19,7 +19,7 @@ import { createQueueFromCfn, createTableFromCfn } from '../../../lib/local/assem
 import type { PlatformState } from '../../../lib/local/platform/platform-state';
 import { DynamoDbLocal } from '../../../lib/local/services/dynamodb-local';
 import { FauxqsServer } from '../../../lib/local/services/fauxqs';
-import { LocalTarget } from '../../../lib/targets/tenants/local-tenants-target';
+import { LocalTenantsTarget } from '../../../lib/targets/tenants/local-tenants-target';
 
 type Row = Record<string, AttributeValue>;
 
@@ -34,7 +34,7 @@ const sqsServer = new FauxqsServer();
 const ddb: Record<string, DynamoDBClient> = {};
 let sqs: SQSClient;
 let state: PlatformState;
-let target: LocalTarget;
+let target: LocalTenantsTarget;
 const table = (cellId: string) => `table-${cellId}`;
 
 beforeAll(async () => {
@@ -93,7 +93,7 @@ beforeAll(async () => {
       queueUrl: queues['cell-b'],
     },
   });
-  target = new LocalTarget(state);
+  target = new LocalTenantsTarget(state);
 }, 60_000);
 
 afterAll(async () => {
@@ -455,7 +455,7 @@ describe('refusals: one line, non-zero exit, nothing changed', () => {
       router: { account: '111111111111', region: 'us-east-1' },
       cells: [cell('cell-a', [{ id: 'stayco', integration }]), cell('cell-b', [])],
     };
-    const withFleet = new LocalTarget(state, { fleet });
+    const withFleet = new LocalTenantsTarget(state, { fleet });
     const { err, io } = capture();
     try {
       expect(await moveTenantCommand(withFleet, 'stayco', 'cell-b', { settleMs: 0 }, io)).toBe(1);

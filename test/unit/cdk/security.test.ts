@@ -21,7 +21,7 @@ import { hashApiKey } from '../../../lib/domain/api-keys';
 import { createTableFromCfn } from '../../../lib/local/assembly/cfn-resources';
 import { readAssembly } from '../../../lib/local/assembly/template-model';
 import type { PlatformState } from '../../../lib/local/platform/platform-state';
-import { LocalTarget } from '../../../lib/targets/tenants/local-tenants-target';
+import { LocalTenantsTarget } from '../../../lib/targets/tenants/local-tenants-target';
 
 import { buildFleet } from './fixtures';
 
@@ -390,7 +390,7 @@ describe('API keys are stored only as hashes', () => {
       },
     } as unknown as PlatformState;
 
-    const target = new LocalTarget(state);
+    const target = new LocalTenantsTarget(state);
     try {
       expect(await placeTenant(target, 'hash-only', { json: true }, io)).toBe(0);
     } finally {

@@ -22,8 +22,8 @@ import { listTenants, placeTenant, seedTenants } from '../../../lib/cli/tenants'
 import type { Cell, Fleet } from '../../../lib/config/types';
 import { hashApiKey } from '../../../lib/domain/api-keys';
 import { type MoveProgress, runMove } from '../../../lib/domain/migration';
-import { AwsTarget } from '../../../lib/targets/tenants/aws-tenants-target';
-import { movePorts } from '../../../lib/targets/tenants/tenants-target';
+import { AwsTenantsTarget } from '../../../lib/targets/tenants/aws-tenants-target';
+import { movePorts } from '../../../lib/tenants/move';
 
 const doc = mockClient(DynamoDBDocumentClient);
 const ddb = mockClient(DynamoDBClient);
@@ -89,11 +89,11 @@ function capture() {
   return { out, err, io: { out: (l: string) => out.push(l), err: (l: string) => err.push(l) } };
 }
 
-let target: AwsTarget;
+let target: AwsTenantsTarget;
 
 beforeEach(() => {
   for (const stub of [doc, ddb, lambda, sqs]) stub.reset();
-  target = new AwsTarget(fleet);
+  target = new AwsTenantsTarget(fleet);
 });
 
 afterEach(() => target.close());
