@@ -9,7 +9,7 @@ import { millis, seconds, stamp } from '../release/format';
 import { type RollbackDrill, rollbackDrill } from '../release/rollback-drill';
 
 import { consoleIo, type Io, refuse, UsageError } from './io';
-import { cellOf, type CommandDeps, onReleaseTarget, parseCommand } from './release-target';
+import { cellOf, type CommandDeps, onReleaseTarget, parseCommand } from './release-commands';
 
 function printBadRelease(r: BadReleaseResult, io: Io): void {
   io.out(

@@ -11,7 +11,7 @@ import { seconds, stamp, versions } from '../release/format';
 import { type FleetRelease, releaseFleet } from '../release/run';
 
 import { consoleIo, type Io, refuse, UsageError } from './io';
-import { type CommandDeps, onReleaseTarget, parseCommand } from './release-target';
+import { type CommandDeps, onReleaseTarget, parseCommand } from './release-commands';
 
 export interface ReleaseRun {
   readonly code: number;

@@ -6,7 +6,7 @@ import { millis, moves } from '../release/format';
 import { type CellRollback, rollbackCells, type RollbackSelection } from '../release/rollback';
 
 import { consoleIo, type Io, refuse, UsageError } from './io';
-import { cellOf, type CommandDeps, onReleaseTarget, parseCommand } from './release-target';
+import { cellOf, type CommandDeps, onReleaseTarget, parseCommand } from './release-commands';
 
 const describe = (r: CellRollback): string =>
   'error' in r

@@ -3,7 +3,7 @@ import { cellApiFunctionName } from '../contracts/names';
 import { type CellStatusRow, fleetStatus } from '../release/status';
 
 import { consoleIo, type Io } from './io';
-import { type CommandDeps, onReleaseTarget, parseCommand } from './release-target';
+import { type CommandDeps, onReleaseTarget, parseCommand } from './release-commands';
 
 function printRow(r: CellStatusRow, io: Io): void {
   const api = r.functions.find((f) => f.name === cellApiFunctionName(r.cell)) ?? r.functions[0];
