@@ -12,7 +12,7 @@ import type { Io } from '../../../lib/cli/io';
 import { runReleaseCommand } from '../../../lib/cli/release';
 import { rollbackCommand } from '../../../lib/cli/rollback';
 import { statusCommand } from '../../../lib/cli/status';
-import { appSpecVersions, AwsReleaseTarget } from '../../../lib/targets/release/aws-release-target';
+import { appSpecVersions, type AwsReleaseTarget } from '../../../lib/targets/release/aws-release-target';
 import { anchored, cfn, cloudwatch, codedeploy, FakeAws, FLEET, lambda } from '../targets/fake-release-aws';
 
 let aws: FakeAws;
@@ -38,15 +38,7 @@ beforeEach(() => {
   aws = new FakeAws();
   aws.install();
   logFile = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'release-aws-')), 'releases.jsonl');
-  target = new AwsReleaseTarget({
-    fleet: FLEET,
-    root: '/project',
-    runCdk: aws.runCdk,
-    pollMs: 10_000,
-    sleep: aws.sleep,
-    now: () => aws.now,
-    logFile,
-  });
+  target = aws.releaseTarget(logFile);
   out = [];
   err = [];
 });

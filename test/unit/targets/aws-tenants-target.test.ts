@@ -375,16 +375,7 @@ describe('seed', () => {
 });
 
 test('move, one copy step: finds each cell’s table from its live API function, copies a page, saves the cursor', async () => {
-  lambda.on(GetFunctionConfigurationCommand, { FunctionName: 'bulkhead-use1-a-api' }).resolves({
-    Environment: {
-      Variables: { TABLE_NAME: 'cell-a-table', QUEUE_URL: 'https://sqs/a', INTEGRATIONS: '{}' },
-    },
-  });
-  lambda.on(GetFunctionConfigurationCommand, { FunctionName: 'bulkhead-usw2-a-api' }).resolves({
-    Environment: {
-      Variables: { TABLE_NAME: 'cell-b-table', QUEUE_URL: 'https://sqs/b', INTEGRATIONS: '{}' },
-    },
-  });
+  cellFunctions();
   const items: Record<string, AttributeValue>[] = [
     { pk: { S: 'greenleaf' }, sk: { S: 'INV#a' }, quantity: { N: '3' }, tags: { SS: ['x', 'y'] } },
     { pk: { S: 'greenleaf' }, sk: { S: 'INV#b' }, quantity: { N: '1.50' } },

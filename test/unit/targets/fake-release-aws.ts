@@ -29,7 +29,7 @@ import {
 import { mockClient } from 'aws-sdk-client-mock';
 
 import type { Cell, Fleet } from '../../../lib/config/types';
-import type { CdkRun } from '../../../lib/targets/release/aws-release-target';
+import { AwsReleaseTarget, type CdkRun } from '../../../lib/targets/release/aws-release-target';
 
 export const cfn = mockClient(CloudFormationClient);
 export const codedeploy = mockClient(CodeDeployClient);
@@ -181,6 +181,8 @@ export class FakeAws {
       w.template = template({ 'Fn::GetAtt': [VERSION_ID, 'Version'] });
       w.stackStatus = 'UPDATE_IN_PROGRESS';
       w.lastUpdated = this.now;
+      // The canary's share on the new version until the deployment ends.
+      w.split = { [target]: 0.1 };
       w.deployments.set(`d-${++this.ids}`, {
         status: 'InProgress',
         current: w.alias,
@@ -195,8 +197,11 @@ export class FakeAws {
   tick(ms: number): void {
     this.now += ms;
     for (const w of this.cells.values()) {
+      // A stopped deployment's stack update finishes rolling back.
+      if (w.stackStatus === 'UPDATE_ROLLBACK_IN_PROGRESS') w.stackStatus = 'UPDATE_ROLLBACK_COMPLETE';
       for (const d of w.deployments.values()) {
         if (d.status !== 'InProgress') continue;
+        w.split = undefined;
         if (w.next === 'succeed') {
           d.status = 'Succeeded';
           w.alias = d.target;
@@ -221,6 +226,19 @@ export class FakeAws {
     this.tick(ms);
     await new Promise((resolve) => setImmediate(resolve));
   };
+
+  /** The AWS release target on this fake: its `cdk deploy`, its clock, its sleep; a CodeDeploy poll every 10 s. */
+  releaseTarget(logFile: string): AwsReleaseTarget {
+    return new AwsReleaseTarget({
+      fleet: FLEET,
+      root: '/project',
+      runCdk: this.runCdk,
+      pollMs: 10_000,
+      sleep: this.sleep,
+      now: () => this.now,
+      logFile,
+    });
+  }
 
   install(): void {
     cfn.on(DescribeStacksCommand).callsFake((input) => {
