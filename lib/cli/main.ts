@@ -1,7 +1,11 @@
 /** The `bulkhead` command line: a table of commands, each a function of its arguments. */
 
+import { drillCommand } from './drill';
+import { withUsage } from './io';
 import { localCommand } from './local';
-import { drillCommand, releaseCommand, rollbackCommand, statusCommand, withUsage } from './release';
+import { releaseCommand } from './release';
+import { rollbackCommand } from './rollback';
+import { statusCommand } from './status';
 import { tenantsCommand } from './tenants';
 
 export type Command = (args: readonly string[]) => Promise<number>;
@@ -14,7 +18,6 @@ const COMMANDS: Record<string, Command> = {
   drill: withUsage('drill', drillCommand),
   status: withUsage('status', statusCommand),
 };
-
 const USAGE = `usage: bulkhead <command> [options]
 
 commands:

@@ -4,7 +4,7 @@
  * previous version, the tenants' failures must stay within the canary's share of the traffic, and the
  * other cells must see none.
  */
-import type { BadReleaseResult } from '../../lib/cli/release';
+import type { BadReleaseResult } from '../../lib/release/bad-release-drill';
 
 import { CANARY_CELL, CANARY_PERCENT, figure, platform, TIME_SCALE } from './support';
 

@@ -19,6 +19,7 @@ import {
   type CanaryThresholds,
   DEFAULT_CANARY_THRESHOLDS,
   type FunctionReleaseState,
+  type RollbackResult,
   trafficSteps,
 } from '../../domain/release';
 import { smokeTest } from '../../domain/smoke-test';
@@ -53,16 +54,6 @@ export interface CellReleaseView {
   readonly lastDeployment?: DeploymentView;
   /** Live versions over the canary thresholds (the local counterpart of the per-version alarms). */
   readonly alarms: readonly string[];
-}
-
-export interface RollbackView {
-  readonly cellId: string;
-  /** `stopped-deployment`: a deployment under way was stopped and its traffic returned. */
-  readonly kind: 'stopped-deployment' | 'alias';
-  readonly from: Readonly<Record<string, string>>;
-  readonly to: Readonly<Record<string, string>>;
-  /** Time to move every alias back, in ms. */
-  readonly ms: number;
 }
 
 /** How often a shift looks at the new version's metrics (real ms). */
@@ -153,7 +144,7 @@ export class LocalReleases {
    * Puts the cell back on its previous versions: a deployment under way is stopped and its traffic
    * returned; otherwise every alias moves to the version that was live before.
    */
-  rollback(cellId: string, reason: string): RollbackView {
+  rollback(cellId: string, reason: string): RollbackResult {
     const started = performance.now();
     const d = this.latest.get(cellId);
     if (d && !d.done) {
@@ -190,7 +181,7 @@ export class LocalReleases {
   }
 
   /** Moves every alias of the cell to the given versions (by function name): a drill's roll forward. */
-  point(cellId: string, versions: Readonly<Record<string, string>>): RollbackView {
+  point(cellId: string, versions: Readonly<Record<string, string>>): RollbackResult {
     const started = performance.now();
     const runtime = this.runtime(cellId);
     const busy = this.latest.get(cellId);

@@ -1,6 +1,6 @@
 /**
  * The local release target: the running local platform, through its control API. The platform does
- * the work (`lib/local/local-releases.ts`: build, new versions, smoke test, time-scaled shifting with
+ * the work (`lib/local/codedeploy/local-releases.ts`: build, new versions, smoke test, time-scaled shifting with
  * canary analysis, rollback); this side starts it and follows it. The release log is the platform
  * home's `releases.jsonl`, which the status page shows.
  */
@@ -8,7 +8,7 @@ import * as path from 'node:path';
 
 import type { Cell } from '../../config/types';
 import type { ApiRequest, ApiResponse } from '../../contracts/api-event';
-import type { CellReleaseView, DeploymentView, RollbackView } from '../../local/codedeploy/local-releases';
+import type { CellReleaseView, DeploymentView } from '../../local/codedeploy/local-releases';
 import type { PlatformState } from '../../local/platform/platform-state';
 
 import {
@@ -17,6 +17,7 @@ import {
   type DeploySpec,
   ReleaseLog,
   type ReleaseTarget,
+  type RollbackResult,
 } from './release-target';
 
 export interface LocalReleaseTargetOptions {
@@ -126,12 +127,12 @@ export class LocalReleaseTarget implements ReleaseTarget {
     }
   }
 
-  rollback(cell: Cell, reason: string): Promise<RollbackView> {
-    return this.call<RollbackView>('release-rollback', { cell: cell.id, reason });
+  rollback(cell: Cell, reason: string): Promise<RollbackResult> {
+    return this.call<RollbackResult>('release-rollback', { cell: cell.id, reason });
   }
 
-  pointTo(cell: Cell, versions: Readonly<Record<string, string>>): Promise<RollbackView> {
-    return this.call<RollbackView>('release-point', { cell: cell.id, versions });
+  pointTo(cell: Cell, versions: Readonly<Record<string, string>>): Promise<RollbackResult> {
+    return this.call<RollbackResult>('release-point', { cell: cell.id, versions });
   }
 
   async alarms(cell: Cell): Promise<string[]> {

@@ -1,8 +1,8 @@
 /**
- * What the release commands need from a Bulkhead installation, on AWS or local: per cell its release
- * state, deploying a release and following it, rolling back, alarms, direct calls to one version of the
- * cell's API (drills), and the release log. `release.ts` is written once against this interface;
- * `release-aws.ts` and `release-local.ts` only say how each step is done there.
+ * The release port: what release orchestration (`lib/release`) needs from a Bulkhead installation, on
+ * AWS or local: per cell its release state, deploying a release and following it, rolling back, alarms,
+ * direct calls to one version of the cell's API (drills), and the release log. `aws-release-target.ts`
+ * and `local-release-target.ts` only say how each step is done there; `test/contracts` holds them to it.
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -10,7 +10,9 @@ import * as path from 'node:path';
 
 import type { Cell } from '../../config/types';
 import type { ApiRequest, ApiResponse } from '../../contracts/api-event';
-import type { CellReleaseState, CellResult, DrillRecord } from '../../domain/release';
+import type { CellReleaseState, CellResult, DrillRecord, RollbackResult } from '../../domain/release';
+
+export type { RollbackResult } from '../../domain/release';
 
 export interface DeploySpec {
   readonly release: string;
@@ -35,18 +37,6 @@ export type DeployEvent =
       readonly shiftStartedAt?: number;
       readonly rolledBackAt?: number;
     };
-
-export interface RollbackResult {
-  readonly cellId: string;
-  /** `stopped-deployment`: a deployment under way was stopped and rolled back by the deployer. */
-  readonly kind: 'stopped-deployment' | 'alias';
-  readonly from: Readonly<Record<string, string>>;
-  readonly to: Readonly<Record<string, string>>;
-  /** Until traffic was back on the previous versions. */
-  readonly ms: number;
-  /** What else was done to keep the record straight (AWS: CloudFormation re-anchored). */
-  readonly notes?: readonly string[];
-}
 
 export interface CellStatus extends CellReleaseState {
   readonly wave: number;

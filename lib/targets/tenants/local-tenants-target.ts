@@ -1,5 +1,5 @@
 /**
- * The local target: the running local platform, as its state file describes it (routing store and
+ * The local tenants target: the running local platform, as its state file describes it (routing store and
  * each cell's DynamoDB Local and fauxqs endpoints).
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
@@ -9,7 +9,9 @@ import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Fleet } from '../../config/types';
 import type { PlatformState } from '../../local/platform/platform-state';
 
-import { DynamoCellData, DynamoRoutingAdmin, DynamoTarget } from './dynamo-tenants-target';
+import { DynamoCellData } from './dynamo-cell-data';
+import { DynamoRoutingAdmin } from './dynamo-routing-admin';
+import { DynamoTenantsTarget } from './dynamo-tenants-target';
 import type { CellData } from './tenants-target';
 
 /** The local services check no credentials, but the SDK signs every request and needs some. */
@@ -18,7 +20,7 @@ const LOCAL = {
   credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
 } as const;
 
-export interface LocalTargetOptions {
+export interface LocalTenantsTargetOptions {
   /**
    * The fleet the platform runs: capacity of cells whose registry item declares none, and which tenants
    * each cell syncs to a compliance API. @default - neither is known
@@ -26,13 +28,13 @@ export interface LocalTargetOptions {
   readonly fleet?: Fleet;
 }
 
-export class LocalTarget extends DynamoTarget {
+export class LocalTenantsTarget extends DynamoTenantsTarget {
   private readonly clients: { destroy(): void }[] = [];
   readonly routeCacheTtlSeconds?: number;
 
   constructor(
     private readonly state: PlatformState,
-    private readonly options: LocalTargetOptions = {},
+    private readonly options: LocalTenantsTargetOptions = {},
   ) {
     const routingClient = new DynamoDBClient({ ...LOCAL, endpoint: state.routingStore.endpoint });
     super(

@@ -1,15 +1,10 @@
 /**
- * What the `tenants` commands need from a Bulkhead installation, whether it runs on AWS or locally:
- * the routing store (routes and the cell registry) and each cell's tenant data. The commands are written
- * once against this interface; `aws-target.ts` and `local-target.ts` only say where things are.
+ * The tenants port: what tenant operations (`lib/tenants`: place, seed, move) need from a Bulkhead
+ * installation, whether it runs on AWS or locally: the routing store (routes and the cell registry) and
+ * each cell's tenant data. `aws-tenants-target.ts` and `local-tenants-target.ts` only say where things
+ * are; `test/contracts` holds both to this interface.
  */
-import {
-  expectedRoute,
-  type MovePorts,
-  type MoveProgress,
-  type RouteChange,
-  type TenantData,
-} from '../../domain/migration';
+import type { MoveProgress, RouteChange, TenantData } from '../../domain/migration';
 
 /** A tenant's route (routes table, pk `tenantId`). */
 export interface RouteRecord {
@@ -65,7 +60,7 @@ export interface CellData extends TenantData {
   removeTenantKey(tenantId: string, keyHash: string): Promise<void>;
 }
 
-export interface Target {
+export interface TenantsTarget {
   /** Says which installation this is, for messages. */
   readonly description: string;
   /** How long its routers cache a route, when the installation says (a local platform does). */
@@ -81,27 +76,4 @@ export interface Target {
   cell(cellId: string): Promise<CellData>;
   /** Releases clients and connections. */
   close(): void;
-}
-
-/** The ports a tenant move runs on, over a target: progress on the route, data in the two cells. */
-export async function movePorts(target: Target, from: string, to: string): Promise<MovePorts> {
-  const [source, destination] = await Promise.all([target.cell(from), target.cell(to)]);
-  return {
-    source,
-    target: destination,
-    begin: (progress) =>
-      target.updateRoute(
-        progress.tenantId,
-        { status: 'frozen', move: progress },
-        { cellId: progress.from, status: 'active', move: 'none' },
-      ),
-    save: (prev, next, change = {}) =>
-      target.updateRoute(
-        prev.tenantId,
-        { ...change, move: next },
-        { ...expectedRoute(prev), move: { step: prev.step, startedAt: prev.startedAt } },
-      ),
-    now: () => Date.now(),
-    sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
-  };
 }

@@ -18,8 +18,8 @@ import { placeTenant } from '../../../lib/cli/tenants';
 import { generateApiKey, hashApiKey } from '../../../lib/domain/api-keys';
 import { RouteCache } from '../../../lib/domain/route-cache';
 import { createQueueFromCfn, createTableFromCfn } from '../../../lib/local/assembly/cfn-resources';
-import { putTenantKeyItem } from '../../../lib/targets/tenants/dynamo-tenants-target';
-import { LocalTarget } from '../../../lib/targets/tenants/local-tenants-target';
+import { putTenantKeyItem } from '../../../lib/targets/tenants/dynamo-cell-data';
+import { LocalTenantsTarget } from '../../../lib/targets/tenants/local-tenants-target';
 
 const TTL_MS = 30_000;
 const CELLS = ['cell-a', 'cell-b'] as const;
@@ -247,7 +247,7 @@ const cellsState = () =>
 
 test('a tenant placed with `tenants place` is routed with the key it printed, and its cell holds the key’s hash', async () => {
   const state = cellsState();
-  const target = new LocalTarget(state);
+  const target = new LocalTenantsTarget(state);
   const out: string[] = [];
   try {
     expect(

@@ -13,7 +13,7 @@ import { hashApiKey } from '../../../lib/domain/api-keys';
 import { createTableFromCfn } from '../../../lib/local/assembly/cfn-resources';
 import { readAssembly } from '../../../lib/local/assembly/template-model';
 import type { PlatformState } from '../../../lib/local/platform/platform-state';
-import { LocalTarget } from '../../../lib/targets/tenants/local-tenants-target';
+import { LocalTenantsTarget } from '../../../lib/targets/tenants/local-tenants-target';
 import { buildFleet, exampleFleet } from '../../unit/cdk/fixtures';
 
 jest.setTimeout(120_000);
@@ -85,7 +85,7 @@ async function synthesizedTables(): Promise<PlatformState> {
 test('`bulkhead tenants place` stores the key hash, and the key nowhere', async () => {
   const lines: string[] = [];
   const io = { out: (l: string) => lines.push(l), err: () => undefined };
-  const target = new LocalTarget(await synthesizedTables());
+  const target = new LocalTenantsTarget(await synthesizedTables());
   try {
     expect(await placeTenant(target, 'hash-only', { json: true }, io)).toBe(0);
   } finally {

@@ -5,7 +5,7 @@ import {
   GetItemCommand,
   QueryCommand,
 } from '@aws-sdk/client-dynamodb';
-import { ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { SQSClient } from '@aws-sdk/client-sqs';
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 
 import { CELL_TABLE_PROPS, LOCAL_CLIENT_CONFIG, SYNC_DLQ_PROPS } from '../../../harness/local-aws';
@@ -19,7 +19,9 @@ import { createQueueFromCfn, createTableFromCfn } from '../../../lib/local/assem
 import type { PlatformState } from '../../../lib/local/platform/platform-state';
 import { DynamoDbLocal } from '../../../lib/local/services/dynamodb-local';
 import { FauxqsServer } from '../../../lib/local/services/fauxqs';
-import { LocalTarget } from '../../../lib/targets/tenants/local-tenants-target';
+import { LocalTenantsTarget } from '../../../lib/targets/tenants/local-tenants-target';
+
+import { receiveAll } from './receive-all';
 
 type Row = Record<string, AttributeValue>;
 
@@ -34,7 +36,7 @@ const sqsServer = new FauxqsServer();
 const ddb: Record<string, DynamoDBClient> = {};
 let sqs: SQSClient;
 let state: PlatformState;
-let target: LocalTarget;
+let target: LocalTenantsTarget;
 const table = (cellId: string) => `table-${cellId}`;
 
 beforeAll(async () => {
@@ -93,7 +95,7 @@ beforeAll(async () => {
       queueUrl: queues['cell-b'],
     },
   });
-  target = new LocalTarget(state);
+  target = new LocalTenantsTarget(state);
 }, 60_000);
 
 afterAll(async () => {
@@ -248,18 +250,6 @@ function capture() {
   return { out, err, io: { out: (l: string) => out.push(l), err: (l: string) => err.push(l) } };
 }
 
-async function receiveAll(queueUrl: string): Promise<string[]> {
-  const bodies: string[] = [];
-  for (let empty = 0; empty < 2;) {
-    const { Messages = [] } = await sqs.send(
-      new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 0 }),
-    );
-    if (Messages.length === 0) empty += 1;
-    bodies.push(...Messages.map((m) => m.Body ?? ''));
-  }
-  return bodies;
-}
-
 test('a tenant with 5,000 items moves while reads go on; every item is at the target once and gone from the source', async () => {
   const rows = tenantItems('bigco', 5000);
   await placeOn('bigco', 'cell-a', rows);
@@ -347,7 +337,7 @@ test('a tenant with 5,000 items moves while reads go on; every item is at the ta
     status: 'active',
     move: { step: 'done', copied: 5000, total: 5000 },
   });
-  const enqueued = (await receiveAll(state.cells['cell-b'].queueUrl)).map(
+  const enqueued = (await receiveAll(sqs, state.cells['cell-b'].queueUrl)).map(
     (b) => JSON.parse(b) as { tenantId: string; orderId: string },
   );
   expect(new Set(enqueued.map((m) => m.orderId))).toEqual(new Set(pendingOrders));
@@ -455,7 +445,7 @@ describe('refusals: one line, non-zero exit, nothing changed', () => {
       router: { account: '111111111111', region: 'us-east-1' },
       cells: [cell('cell-a', [{ id: 'stayco', integration }]), cell('cell-b', [])],
     };
-    const withFleet = new LocalTarget(state, { fleet });
+    const withFleet = new LocalTenantsTarget(state, { fleet });
     const { err, io } = capture();
     try {
       expect(await moveTenantCommand(withFleet, 'stayco', 'cell-b', { settleMs: 0 }, io)).toBe(1);

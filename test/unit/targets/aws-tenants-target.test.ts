@@ -22,8 +22,8 @@ import { listTenants, placeTenant, seedTenants } from '../../../lib/cli/tenants'
 import type { Cell, Fleet } from '../../../lib/config/types';
 import { hashApiKey } from '../../../lib/domain/api-keys';
 import { type MoveProgress, runMove } from '../../../lib/domain/migration';
-import { AwsTarget } from '../../../lib/targets/tenants/aws-tenants-target';
-import { movePorts } from '../../../lib/targets/tenants/tenants-target';
+import { AwsTenantsTarget } from '../../../lib/targets/tenants/aws-tenants-target';
+import { movePorts } from '../../../lib/tenants/move';
 
 const doc = mockClient(DynamoDBDocumentClient);
 const ddb = mockClient(DynamoDBClient);
@@ -89,11 +89,11 @@ function capture() {
   return { out, err, io: { out: (l: string) => out.push(l), err: (l: string) => err.push(l) } };
 }
 
-let target: AwsTarget;
+let target: AwsTenantsTarget;
 
 beforeEach(() => {
   for (const stub of [doc, ddb, lambda, sqs]) stub.reset();
-  target = new AwsTarget(fleet);
+  target = new AwsTenantsTarget(fleet);
 });
 
 afterEach(() => target.close());
@@ -375,16 +375,7 @@ describe('seed', () => {
 });
 
 test('move, one copy step: finds each cell’s table from its live API function, copies a page, saves the cursor', async () => {
-  lambda.on(GetFunctionConfigurationCommand, { FunctionName: 'bulkhead-use1-a-api' }).resolves({
-    Environment: {
-      Variables: { TABLE_NAME: 'cell-a-table', QUEUE_URL: 'https://sqs/a', INTEGRATIONS: '{}' },
-    },
-  });
-  lambda.on(GetFunctionConfigurationCommand, { FunctionName: 'bulkhead-usw2-a-api' }).resolves({
-    Environment: {
-      Variables: { TABLE_NAME: 'cell-b-table', QUEUE_URL: 'https://sqs/b', INTEGRATIONS: '{}' },
-    },
-  });
+  cellFunctions();
   const items: Record<string, AttributeValue>[] = [
     { pk: { S: 'greenleaf' }, sk: { S: 'INV#a' }, quantity: { N: '3' }, tags: { SS: ['x', 'y'] } },
     { pk: { S: 'greenleaf' }, sk: { S: 'INV#b' }, quantity: { N: '1.50' } },
