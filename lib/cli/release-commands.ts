@@ -7,8 +7,9 @@ import * as path from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 
 import type { Fleet } from '../config/types';
+import { realClock } from '../domain/clock';
 import { platformHome } from '../local/platform/platform-state';
-import { type ReleaseContext, realSleep } from '../release/context';
+import type { ReleaseContext } from '../release/context';
 import type { ReleaseTarget } from '../targets/release/release-target';
 
 import { type Io, UsageError } from './io';
@@ -115,7 +116,7 @@ export async function onReleaseTarget<R>(
   try {
     return await run({
       ...opened,
-      sleep: deps.sleep ?? realSleep,
+      sleep: deps.sleep ?? realClock.sleep,
       now: deps.now ?? Date.now,
       progress: (line) => io.err(line),
     });

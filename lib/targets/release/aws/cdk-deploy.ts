@@ -9,6 +9,7 @@ import type { DeploymentInfo } from '@aws-sdk/client-codedeploy';
 
 import type { Cell } from '../../../config/types';
 import { cellStackName } from '../../../contracts/names';
+import type { Clock } from '../../../domain/clock';
 import {
   type CellResult,
   classifyDeployment,
@@ -75,11 +76,9 @@ export function cdkDeployArgs(cells: readonly Cell[], spec: DeploySpec, configFi
   ];
 }
 
-export interface FollowContext {
+export interface FollowContext extends Clock {
   readonly reader: CellStackReader;
   readonly pollMs: number;
-  readonly sleep: (ms: number) => Promise<void>;
-  readonly now: () => number;
 }
 
 /** Each deployment seen, by id: its function, what CodeDeploy said last, and its status as reported. */

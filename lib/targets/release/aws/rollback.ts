@@ -16,6 +16,7 @@ import { LambdaClient, UpdateAliasCommand } from '@aws-sdk/client-lambda';
 
 import type { Cell } from '../../../config/types';
 import { LIVE_ALIAS } from '../../../contracts/names';
+import type { Clock } from '../../../domain/clock';
 import { codeDeployEnded, reanchorTemplate, stackInProgress } from '../../../domain/release';
 import type { RegionalClients } from '../../aws-clients';
 import type { RollbackResult } from '../release-target';
@@ -26,12 +27,10 @@ import { appSpecVersions, type CellStack, type CellStackReader } from './cell-st
 const MAX_TEMPLATE_BODY = 51_200;
 const CAPABILITIES = ['CAPABILITY_IAM', 'CAPABILITY_NAMED_IAM', 'CAPABILITY_AUTO_EXPAND'] as const;
 
-export interface RollbackContext {
+export interface RollbackContext extends Clock {
   readonly clients: RegionalClients;
   readonly reader: CellStackReader;
   readonly pollMs: number;
-  readonly sleep: (ms: number) => Promise<void>;
-  readonly now: () => number;
 }
 
 /** Stops the deployments under way with rollback, and waits until CodeDeploy has moved each alias back. */
