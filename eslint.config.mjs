@@ -186,6 +186,19 @@ export default tseslint.config(
     rules: { '@typescript-eslint/no-require-imports': 'off' },
   },
   {
+    // A script the status page runs in the browser (inlined into the page with uPlot).
+    files: ['lib/**/*.browser.js'],
+    languageOptions: {
+      sourceType: 'script',
+      globals: Object.fromEntries(
+        ['window', 'document', 'location', 'fetch', 'DOMParser', 'CSS', 'setInterval', 'uPlot'].map((g) => [
+          g,
+          'readonly',
+        ]),
+      ),
+    },
+  },
+  {
     files: ['lib/domain/**/*.ts', 'lib/contracts/**/*.ts'],
     rules: { 'no-restricted-imports': ['error', PURE] },
   },

@@ -1,10 +1,10 @@
 import { performance } from 'node:perf_hooks';
-import { setTimeout as sleep } from 'node:timers/promises';
 
-import { type AttributeValue, PutItemCommand, QueryCommand } from '@aws-sdk/client-dynamodb';
-import { GetQueueAttributesCommand, PurgeQueueCommand } from '@aws-sdk/client-sqs';
+import { type AttributeValue, PutItemCommand } from '@aws-sdk/client-dynamodb';
+import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
 
 import { apiEvent, type ApiHandler } from '../harness/api-events';
+import { integrationsFile } from '../harness/integrations-file';
 import {
   CELL_TABLE_PROPS,
   type LocalAws,
@@ -12,11 +12,19 @@ import {
   SYNC_DLQ_PROPS,
   SYNC_QUEUE_PROPS,
 } from '../harness/local-aws';
-import { SqsDriver, type SqsHandler } from '../harness/sqs-driver';
 import { newOrderId } from '../lambdas/api/store';
-import { apiKeyEnvName } from '../lambdas/sync/decide';
 import { createQueueFromCfn, createTableFromCfn } from '../lib/local/assembly/cfn-resources';
 
+import {
+  benchDrains,
+  DRAIN_BURST,
+  DRAIN_RATE,
+  drainLimit,
+  DRAIN_TENANTS,
+  DRAIN_VENDOR_KEY,
+  DRAIN_WORKER_ENV,
+  drainUserKey,
+} from './drain';
 import { SimulatorProcess } from './simulator-process';
 
 /** One measured figure; `value` is null when the benchmark was skipped (the notes say why). */
@@ -36,7 +44,7 @@ export interface CellApiBenchOptions {
   readonly progress?: (line: string) => void;
   /** PutItem/s vs orders/s. @default true */
   readonly orders?: boolean;
-  /** The sync drain against a rate-limited compliance simulator. @default true */
+  /** The sync drain, recovery and lost answers against a rate-limited compliance simulator. @default true */
   readonly drain?: boolean;
 }
 
@@ -51,23 +59,12 @@ const DLQ = 'bench-cell-sync-dlq';
 /** Phase 1 writes under its own partition so the API tenants' data and indexes stay as the API left them. */
 const RAW_TENANT = 'raw-put-item';
 const ORDER_TENANTS = ['greenleaf', 'high-noon', 'sativa-springs', 'kind-leaf'];
+const DRAIN_ORDER_TENANTS = Object.values(DRAIN_TENANTS);
+/** The cell stack's default; the test props' 2 would dead-letter messages a rate-limited worker retries. */
+const DRAIN_MAX_RECEIVE_COUNT = 8;
 const SKUS = Array.from({ length: 20 }, (_, i) => `sku-${String(i + 1).padStart(2, '0')}`);
 /** Enough that no SKU runs out in a run, so every 409 would be a bug, not the workload. */
 const STOCK = 1_000_000;
-
-const DRAIN_TENANT = 'drain-dispensary';
-const DRAIN_ORDERS = 300;
-const DRAIN_RATE = 20;
-const DRAIN_BURST = 2;
-const DRAIN_POLLERS = 4;
-/** What Lambda's SQS event source would hand the worker per invocation (the cell stack's batchSize). */
-const DRAIN_BATCH = 10;
-const SEED_CONCURRENCY = 16;
-const DRAIN_DEADLINE_MS = 45_000;
-const DRAIN_CHECK_MS = 100;
-const DRAIN_API_KEY = 'bench-drain-key';
-/** The cell stack's default; the test props' 2 would dead-letter messages a rate-limited worker retries. */
-const DRAIN_MAX_RECEIVE_COUNT = 8;
 
 /**
  * Measures, side by side against one in-memory DynamoDB Local: raw PutItem/s (the ceiling), orders/s
@@ -98,14 +95,18 @@ export async function benchCellApi(options: CellApiBenchOptions = {}): Promise<B
     );
     // Out of process: in this one, the workers' event-loop stalls would bunch its arrivals (see SimulatorProcess).
     simulator = runDrain ? await SimulatorProcess.start() : undefined;
-    await simulator?.setRateLimit(DRAIN_RATE, DRAIN_BURST);
+    await simulator?.setWriteLimit({ ratePerSecond: DRAIN_RATE, burst: DRAIN_BURST });
+    await simulator?.configure(
+      [DRAIN_VENDOR_KEY],
+      Object.fromEntries(DRAIN_ORDER_TENANTS.map((t) => [t, { userKey: drainUserKey(t) }])),
+    );
+    for (const tenant of DRAIN_ORDER_TENANTS) await simulator?.setWriteLimit(drainLimit(tenant), tenant);
     const simulatorUrl = simulator?.url ?? 'http://127.0.0.1:9';
     const aws = (started = await startLocalAws());
-    const { queueUrl, dlqUrl } = await createResources(aws);
+    const { queueUrl, queueArn, dlqUrl } = await createResources(aws);
     const integration = (tenant: string) => ({
       baseUrl: simulatorUrl,
-      ratePerSecond: DRAIN_RATE,
-      burst: DRAIN_BURST,
+      ...drainLimit(tenant),
       apiKeySecret: `bench/${tenant}`,
     });
     // The handlers read their environment when they are loaded, so they are required only now (and by
@@ -123,13 +124,14 @@ export async function benchCellApi(options: CellApiBenchOptions = {}): Promise<B
       DLQ_URL: dlqUrl,
       POWERTOOLS_LOG_LEVEL: 'ERROR',
       POWERTOOLS_METRICS_DISABLED: 'true',
-      INTEGRATIONS: JSON.stringify(
-        Object.fromEntries([...ORDER_TENANTS, DRAIN_TENANT].map((t) => [t, integration(t)])),
+      ...DRAIN_WORKER_ENV,
+      INTEGRATIONS_FILE: integrationsFile(
+        Object.fromEntries([...ORDER_TENANTS, ...DRAIN_ORDER_TENANTS].map((t) => [t, integration(t)])),
       ),
     });
     // eslint-disable-next-line @typescript-eslint/no-require-imports -- see above
     const { handler } = require('../lambdas/api/handler') as { handler: ApiHandler };
-    await stockUp(handler, [...ORDER_TENANTS, DRAIN_TENANT]);
+    await stockUp(handler, [...ORDER_TENANTS, ...DRAIN_ORDER_TENANTS]);
 
     const results: BenchResult[] = [];
     if (runOrders) {
@@ -150,10 +152,18 @@ export async function benchCellApi(options: CellApiBenchOptions = {}): Promise<B
     }
 
     if (simulator) {
-      progress(
-        `drain: ${DRAIN_ORDERS} pending orders, ${DRAIN_RATE}/s burst ${DRAIN_BURST}, ${DRAIN_POLLERS} pollers`,
+      results.push(
+        ...(await benchDrains({
+          aws,
+          api: handler,
+          simulator,
+          queueUrl,
+          queueArn,
+          tableName: TABLE,
+          progress,
+          order: (worker, tenant) => randomOrder(worker, [tenant]),
+        })),
       );
-      results.push(...(await benchDrain(aws, handler, simulator, queueUrl)));
     }
     return results;
   } finally {
@@ -208,7 +218,9 @@ function ordersResults(raw: LoopResult, orders: LoopResult, concurrency: number)
   ];
 }
 
-async function createResources(aws: LocalAws): Promise<{ queueUrl: string; dlqUrl: string }> {
+async function createResources(
+  aws: LocalAws,
+): Promise<{ queueUrl: string; queueArn: string; dlqUrl: string }> {
   await createTableFromCfn(aws.ddbClient, TABLE, CELL_TABLE_PROPS);
   const dlqUrl = await createQueueFromCfn(aws.sqsClient, DLQ, SYNC_DLQ_PROPS, () => '');
   const dlqArn = await queueArnOf(aws, dlqUrl);
@@ -221,7 +233,7 @@ async function createResources(aws: LocalAws): Promise<{ queueUrl: string; dlqUr
     },
     () => dlqArn,
   );
-  return { queueUrl, dlqUrl };
+  return { queueUrl, queueArn: await queueArnOf(aws, queueUrl), dlqUrl };
 }
 
 async function queueArnOf(aws: LocalAws, queueUrl: string): Promise<string> {
@@ -354,102 +366,3 @@ function breakdown(result: LoopResult): string {
 }
 
 const failures = (result: LoopResult): string => (result.failed === 0 ? '' : `; ${breakdown(result)} failed`);
-
-/**
- * Seeds the backlog through the API (so each order is a real PENDING order with its message), then
- * lets DRAIN_POLLERS pollers of the local SQS event source hand batches to the worker. Drained means
- * every order's receipt was accepted by the compliance simulator.
- */
-async function benchDrain(
-  aws: LocalAws,
-  api: ApiHandler,
-  simulator: SimulatorProcess,
-  queueUrl: string,
-): Promise<BenchResult[]> {
-  // Only the backlog below may be on the queue: the orders phase enqueued thousands of messages.
-  await aws.sqsClient.send(new PurgeQueueCommand({ QueueUrl: queueUrl }));
-  let seeded = 0;
-  await Promise.all(
-    Array.from({ length: SEED_CONCURRENCY }, async (_, worker) => {
-      while (seeded < DRAIN_ORDERS) {
-        seeded++;
-        const res = await api(apiEvent('POST', '/orders', randomOrder(worker, [DRAIN_TENANT])));
-        if (res.statusCode !== 201)
-          throw new Error(`seeding the drain backlog: an order answered ${res.statusCode}`);
-      }
-    }),
-  );
-  await simulator.reset();
-
-  // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded after its environment is set
-  const { handler: worker } = require('../lambdas/sync/handler') as { handler: SqsHandler };
-  process.env[apiKeyEnvName(DRAIN_TENANT)] = DRAIN_API_KEY;
-
-  const driver = new SqsDriver({
-    client: aws.sqsClient,
-    queueUrl,
-    handler: worker,
-    concurrency: DRAIN_POLLERS,
-    batchSize: DRAIN_BATCH,
-  });
-  const start = performance.now();
-  const deadline = start + DRAIN_DEADLINE_MS;
-  let finishedAt: number | undefined;
-  driver.start();
-  try {
-    while (finishedAt === undefined && performance.now() < deadline) {
-      await sleep(DRAIN_CHECK_MS);
-      if ((await simulator.counters()).accepted >= DRAIN_ORDERS) finishedAt = performance.now();
-    }
-  } finally {
-    await driver.stop();
-  }
-  const counters = await simulator.counters();
-  const elapsedS = ((finishedAt ?? deadline) - start) / 1000;
-  const rate = counters.accepted / elapsedS;
-  const stillPending = await pendingCount(aws, DRAIN_TENANT);
-  const idealS = (DRAIN_ORDERS - DRAIN_BURST) / DRAIN_RATE;
-  const outcome =
-    finishedAt === undefined
-      ? `NOT drained: ${counters.accepted}/${DRAIN_ORDERS} accepted in ${DRAIN_DEADLINE_MS / 1000} s`
-      : `${DRAIN_ORDERS} in ${elapsedS.toFixed(1)} s (at exactly ${DRAIN_RATE}/s: ${idealS.toFixed(1)} s)`;
-  const { invocations, failed } = driver.stats;
-  return [
-    {
-      name: 'sync.drain',
-      value: round(rate),
-      unit: 'msgs/s',
-      notes:
-        `${round(rate / DRAIN_RATE, 2)} x the configured ${DRAIN_RATE}/s (burst ${DRAIN_BURST}); ${outcome}; ` +
-        `${invocations} batches, ${failed} records retried, ${counters.duplicates} duplicate receipts` +
-        (counters.rejected > 0 ? `; ${counters.rejected} receipts refused (400/401)` : '') +
-        (stillPending > 0 ? `; ${stillPending} orders still PENDING` : ''),
-    },
-    {
-      name: 'sync.drain.rate-limited',
-      value: counters.rateLimited,
-      unit: '429s',
-      notes: `answered by the compliance simulator (${DRAIN_RATE}/s, burst ${DRAIN_BURST}) during the drain`,
-    },
-  ];
-}
-
-async function pendingCount(aws: LocalAws, tenantId: string): Promise<number> {
-  let count = 0;
-  let start: Record<string, AttributeValue> | undefined;
-  do {
-    const out = await aws.ddbClient.send(
-      new QueryCommand({
-        TableName: TABLE,
-        IndexName: 'pending',
-        KeyConditionExpression: 'pendingTenant = :t',
-        ExpressionAttributeValues: { ':t': { S: tenantId } },
-        Select: 'COUNT',
-        ExclusiveStartKey: start,
-      }),
-    );
-    count += out.Count ?? 0;
-    start = out.LastEvaluatedKey;
-  } while (start);
-  return count;
-}

@@ -10,6 +10,7 @@ type MoveBench = typeof import('./tenant-move');
 type ReleaseBench = typeof import('./release');
 type SynthBench = typeof import('./synth');
 type HandlersBench = typeof import('./handlers');
+type IamBench = typeof import('./iam');
 type PlatformRunner = typeof import('../harness/platform-runner');
 
 const ROOT = path.resolve(__dirname, '..');
@@ -17,13 +18,22 @@ const RESULTS_FILE = path.join(ROOT, 'bench', 'results.json');
 const GIB = 1024 ** 3;
 
 /** Every benchmark, in the order they run: the in-process ones, then the platform's, then synth. */
-export const BENCHES = ['cell-api', 'drain', 'router', 'move', 'release', 'synth', 'handlers'] as const;
+export const BENCHES = [
+  'cell-api',
+  'drain',
+  'router',
+  'move',
+  'release',
+  'iam',
+  'synth',
+  'handlers',
+] as const;
 type BenchName = (typeof BENCHES)[number];
 
 const USAGE =
   'usage: npm run bench -- [--only NAME[,NAME...]] [--seconds N] [--concurrency N] [--rate N]\n' +
   `  benchmarks: ${BENCHES.join(', ')} (all by default)\n` +
-  '  --seconds      measured seconds per phase of cell-api and router (default 10)\n' +
+  '  --seconds      measured seconds per phase of cell-api, router and iam (default 10)\n' +
   '  --concurrency  requests in flight in the cell-api phases (default 16)\n' +
   '  --rate         requests per second of the router fixed-rate runs (default 100)';
 
@@ -182,6 +192,15 @@ async function runBenches(args: BenchArgs, progress: (line: string) => void): Pr
         await running.stop();
       }
     }
+  }
+
+  if (has('iam')) {
+    const { benchIam } = require('./iam') as IamBench;
+    results.push(
+      ...(await guarded('iam', progress, () =>
+        benchIam({ fleet: BENCH_FLEET, seconds: args.seconds, progress }),
+      )),
+    );
   }
 
   let workDir: string | undefined;

@@ -1,10 +1,11 @@
 /**
  * Router overhead: the same read (`GET /inventory/{sku}`, one GetItem in the cell) sent through the
- * router and straight to the tenant's cell (its endpoint, with the cell secret and tenant headers the
- * router would set), at a fixed rate and at saturation, with autocannon, one after the other in one run.
+ * router and straight to the tenant's cell (its endpoint, with the tenant header and the authentication
+ * the router would send: SigV4 with IAM enforced, else the cell secret), at a fixed rate and at saturation, with autocannon, one after the other in one run.
  */
 import autocannon from 'autocannon';
 
+import { cellAuthHeaders } from '../harness/cell-auth';
 import { send } from '../harness/http-client';
 import type { PlatformState } from '../lib/local/platform/platform-state';
 
@@ -80,10 +81,15 @@ export async function benchRouter(state: PlatformState, options: RouterBenchOpti
     url: `${state.router}${path}`,
     headers: { authorization: `Bearer ${tenant.apiKey}` },
   };
+  const directUrl = `${cell.endpoint}${path}`;
   const direct: Side = {
     label: 'direct',
-    url: `${cell.endpoint}${path}`,
-    headers: { 'x-bulkhead-tenant': tenantId, 'x-bulkhead-cell-secret': cell.secret },
+    url: directUrl,
+    headers: await cellAuthHeaders(state, tenant.cell, {
+      method: 'GET',
+      url: directUrl,
+      headers: { 'x-bulkhead-tenant': tenantId },
+    }),
   };
   const stocked = await send(state.router, {
     method: 'PUT',

@@ -9,7 +9,14 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import * as path from 'node:path';
 import { createInterface } from 'node:readline';
 
-import type { SimulatorCounters } from '../lib/local/compliance/compliance-simulator';
+import type { RateLimit } from '../lib/domain/token-bucket';
+import type {
+  CallRecord,
+  Facility,
+  FaultMode,
+  SimulatorCounters,
+  StoredReceipt,
+} from '../lib/local/compliance/compliance-simulator';
 
 const MAIN = path.join(__dirname, '..', 'lib', 'local', 'compliance', 'compliance-simulator-main.ts');
 const START_TIMEOUT_MS = 30_000;
@@ -65,9 +72,34 @@ export class SimulatorProcess {
     return json;
   }
 
-  /** `undefined` switches the limit off; buckets start full. */
-  async setRateLimit(ratePerSecond: number | undefined, burst = 1): Promise<void> {
-    await this.control('POST', 'rate-limit', { ratePerSecond: ratePerSecond ?? null, burst });
+  /** Adds vendor keys and facilities (license number → user key). */
+  async configure(
+    vendorKeys: readonly string[],
+    facilities: Readonly<Record<string, Facility>>,
+  ): Promise<void> {
+    await this.control('POST', 'facilities', { vendorKeys, facilities });
+  }
+
+  /** The write limit of every facility, or of one; `undefined` switches it off. Buckets start full. */
+  async setWriteLimit(limit: RateLimit | undefined, facility?: string): Promise<void> {
+    await this.control('POST', 'limits', { writes: limit ?? null, ...(facility && { facility }) });
+  }
+
+  async setFault(mode: FaultMode, share = 1): Promise<void> {
+    await this.control('POST', 'fault', { mode, share });
+  }
+
+  /** Every receipt of the license, voided ones too. */
+  async receipts(licenseNumber: string): Promise<StoredReceipt[]> {
+    return (await this.control(
+      'GET',
+      `receipts?licenseNumber=${encodeURIComponent(licenseNumber)}`,
+    )) as StoredReceipt[];
+  }
+
+  /** The calls that reached the receipts endpoints since `since` (epoch ms), as the state system saw them. */
+  async calls(since = 0): Promise<CallRecord[]> {
+    return (await this.control('GET', `calls?since=${since}`)) as CallRecord[];
   }
 
   async counters(): Promise<SimulatorCounters> {

@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 /**
  * The CDK app: reads the fleet file and the context once, then builds the router stack and one
- * stack per cell. Context: `-c config=<fleet file>`, `-c cells=a,b`, `-c release=<label>`.
+ * stack per cell. Context: `-c config=<fleet file>`, `-c cells=a,b`, `-c release=<label>`, and from the
+ * release CLI `-c deployId=<stamp>` (each deploy's own).
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -31,6 +32,7 @@ function main(): void {
     fleet,
     selectedCells: selected,
     release: context('release') ?? `v${pkg.version}`,
+    deployId: context('deployId'),
     nag: context('nag') !== 'false',
   });
   app.synth();

@@ -13,6 +13,8 @@ export const CELL_TABLE_PROPS = {
     { AttributeName: 'createdAt', AttributeType: 'S' },
     { AttributeName: 'pendingTenant', AttributeType: 'S' },
     { AttributeName: 'pendingSince', AttributeType: 'S' },
+    { AttributeName: 'unverifiedTenant', AttributeType: 'S' },
+    { AttributeName: 'recordedAt', AttributeType: 'S' },
   ],
   BillingMode: 'PAY_PER_REQUEST',
   DeletionProtectionEnabled: true,
@@ -33,6 +35,14 @@ export const CELL_TABLE_PROPS = {
       ],
       Projection: { ProjectionType: 'KEYS_ONLY' },
     },
+    {
+      IndexName: 'unverified',
+      KeySchema: [
+        { AttributeName: 'unverifiedTenant', KeyType: 'HASH' },
+        { AttributeName: 'recordedAt', KeyType: 'RANGE' },
+      ],
+      Projection: { ProjectionType: 'KEYS_ONLY' },
+    },
   ],
   KeySchema: [
     { AttributeName: 'pk', KeyType: 'HASH' },
@@ -50,6 +60,7 @@ export const CELL_TABLE_PROPS = {
 /** The sync queue's properties as `cdk synth` writes them (SyncQueues), with a low maxReceiveCount for tests. */
 export const SYNC_QUEUE_PROPS = {
   KmsMasterKeyId: { 'Fn::GetAtt': ['Key961B73FD', 'Arn'] },
+  MaximumMessageSize: 1048576,
   MessageRetentionPeriod: 1209600,
   RedrivePolicy: {
     deadLetterTargetArn: { 'Fn::GetAtt': ['QDeadLetterQueueA627FDEB', 'Arn'] },
@@ -61,6 +72,7 @@ export const SYNC_QUEUE_PROPS = {
 /** The sync dead-letter queue's properties as `cdk synth` writes them. */
 export const SYNC_DLQ_PROPS = {
   KmsMasterKeyId: { 'Fn::GetAtt': ['Key961B73FD', 'Arn'] },
+  MaximumMessageSize: 1048576,
   MessageRetentionPeriod: 1209600,
 };
 

@@ -26,6 +26,12 @@ export interface StartOptions {
   readonly label: string;
   /** Progress lines. @default nothing */
   readonly log?: (line: string) => void;
+  /** A home to start in again (a restart keeps its data). @default a new temp directory */
+  readonly home?: string;
+  /** More `local up` options, e.g. `--fresh`. */
+  readonly args?: readonly string[];
+  /** `false` starts it with `--no-enforce-iam`. @default true */
+  readonly enforceIam?: boolean;
 }
 
 export interface CliResult {
@@ -97,11 +103,15 @@ function processes(): { pid: number; ppid: number; cmdline: string }[] {
 /** Starts a platform and resolves once its ready file is written; rejects with its log if it cannot start. */
 export async function startPlatform(options: StartOptions): Promise<RunningPlatform> {
   const log = options.log ?? (() => undefined);
-  const home = fs.mkdtempSync(path.join(os.tmpdir(), `bulkhead-${options.label}-`));
+  const home = options.home ?? fs.mkdtempSync(path.join(os.tmpdir(), `bulkhead-${options.label}-`));
   const fleetFile = path.join(home, 'fleet.json');
   const readyFile = path.join(home, 'ready.json');
   const logFile = path.join(home, 'platform.log');
-  fs.writeFileSync(fleetFile, JSON.stringify(options.fleet, null, 2));
+  // Written only when it changes: a newer fleet file would make a restart synthesize again.
+  const fleetText = JSON.stringify(options.fleet, null, 2);
+  if (!fs.existsSync(fleetFile) || fs.readFileSync(fleetFile, 'utf8') !== fleetText)
+    fs.writeFileSync(fleetFile, fleetText);
+  fs.rmSync(readyFile, { force: true });
   const env = { ...process.env, BULKHEAD_HOME: home };
   const args = [
     CLI,
@@ -117,6 +127,8 @@ export async function startPlatform(options: StartOptions): Promise<RunningPlatf
     String(options.timeScale ?? 1),
     '--home',
     home,
+    ...(options.args ?? []),
+    ...(options.enforceIam === false ? ['--no-enforce-iam'] : []),
   ];
   log(`starting a local platform (${options.fleet.cells.length} cells) in ${home}`);
   const out = fs.openSync(logFile, 'a');

@@ -2,7 +2,15 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import * as path from 'node:path';
 import * as readline from 'node:readline';
 
-import type { FaultMode, Receipt, SimulatorCounters } from '../lib/local/compliance/compliance-simulator';
+import type { RateLimit } from '../lib/domain/token-bucket';
+import type {
+  CallRecord,
+  Facility,
+  FaultMode,
+  ReadLimits,
+  SimulatorCounters,
+  StoredReceipt,
+} from '../lib/local/compliance/compliance-simulator';
 
 const MAIN = path.join(__dirname, '..', 'lib', 'local', 'compliance', 'compliance-simulator-main.ts');
 
@@ -47,20 +55,49 @@ export class RemoteComplianceSimulator {
     return (await res.json()) as T;
   }
 
-  setFault(mode: FaultMode): Promise<unknown> {
-    return this.control('POST', 'fault', { mode });
+  setFault(mode: FaultMode, options: { share?: number } = {}): Promise<unknown> {
+    return this.control('POST', 'fault', { mode, ...options });
   }
 
-  setRateLimit(ratePerSecond: number | null, burst?: number): Promise<unknown> {
-    return this.control('POST', 'rate-limit', { ratePerSecond, ...(burst !== undefined && { burst }) });
+  /** Adds vendor keys and facilities (license number → user key). */
+  configure(vendorKeys: readonly string[], facilities: Readonly<Record<string, Facility>>): Promise<unknown> {
+    return this.control('POST', 'facilities', { vendorKeys, facilities });
+  }
+
+  /** The write limit of every facility, or of one; `null` lifts it. */
+  setWriteLimit(limit: RateLimit | null, facility?: string): Promise<unknown> {
+    return this.control('POST', 'limits', { writes: limit, ...(facility !== undefined && { facility }) });
+  }
+
+  /** `null` lifts the GET limits. */
+  setReadLimits(limits: ReadLimits | null): Promise<unknown> {
+    return this.control('POST', 'limits', { reads: limits });
   }
 
   counters(): Promise<SimulatorCounters> {
     return this.control('GET', 'counters');
   }
 
-  receipts(tenant?: string): Promise<Receipt[]> {
-    return this.control('GET', `receipts${tenant ? `?tenant=${encodeURIComponent(tenant)}` : ''}`);
+  /** Every receipt recorded for the license (voided ones too), in the order recorded. */
+  receipts(licenseNumber?: string): Promise<StoredReceipt[]> {
+    const query = licenseNumber ? `?licenseNumber=${encodeURIComponent(licenseNumber)}` : '';
+    return this.control('GET', `receipts${query}`);
+  }
+
+  /** The license's active (not voided) receipts per external number: 1 for each order held exactly once. */
+  async activeCopies(licenseNumber: string): Promise<Map<string, number>> {
+    const copies = new Map<string, number>();
+    for (const r of await this.receipts(licenseNumber)) {
+      if (r.ArchivedDate) continue;
+      const n = String(r.ExternalReceiptNumber);
+      copies.set(n, (copies.get(n) ?? 0) + 1);
+    }
+    return copies;
+  }
+
+  /** The calls that reached the receipts endpoints since `since` (epoch ms). */
+  calls(since = 0): Promise<CallRecord[]> {
+    return this.control('GET', `calls?since=${since}`);
   }
 
   reset(): Promise<unknown> {

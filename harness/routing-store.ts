@@ -1,7 +1,8 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
 
-import { CELL_REGISTRY_TABLE, ROUTES_TABLE } from '../lib/contracts/names';
+import { CELL_REGISTRY_TABLE, RELEASES_TABLE, ROUTES_TABLE } from '../lib/contracts/names';
+import { RELEASES_TABLE_KEYS } from '../lib/contracts/table-schema';
 import { createTableFromCfn } from '../lib/local/assembly/cfn-resources';
 import type { LocalCellState, PlatformState } from '../lib/local/platform/platform-state';
 import { DynamoDbLocal } from '../lib/local/services/dynamodb-local';
@@ -17,6 +18,19 @@ const routingTableProps = (partitionKey: string) => ({
   DeletionProtectionEnabled: true,
 });
 
+/** The releases table (release log, cell locks) as the router stack declares it: string pk and sk. */
+const releasesTableProps = () => ({
+  ...routingTableProps(RELEASES_TABLE_KEYS.partitionKey),
+  KeySchema: [
+    { AttributeName: RELEASES_TABLE_KEYS.partitionKey, KeyType: 'HASH' },
+    { AttributeName: RELEASES_TABLE_KEYS.sortKey, KeyType: 'RANGE' },
+  ],
+  AttributeDefinitions: [
+    { AttributeName: RELEASES_TABLE_KEYS.partitionKey, AttributeType: 'S' },
+    { AttributeName: RELEASES_TABLE_KEYS.sortKey, AttributeType: 'S' },
+  ],
+});
+
 export interface RoutingStore {
   readonly dynamo: DynamoDbLocal;
   readonly doc: DynamoDBDocumentClient;
@@ -27,13 +41,14 @@ export interface RoutingStore {
   stop(): Promise<void>;
 }
 
-/** The routing store in its own DynamoDB Local, with the routes table and the cell registry. */
+/** The routing store in its own DynamoDB Local, with the routes table, the cell registry and the releases table. */
 export async function startRoutingStore(): Promise<RoutingStore> {
   const dynamo = new DynamoDbLocal();
   await dynamo.start();
   const client = new DynamoDBClient({ ...LOCAL_CLIENT_CONFIG, endpoint: dynamo.endpoint });
   await createTableFromCfn(client, ROUTES_TABLE, routingTableProps('tenantId'));
   await createTableFromCfn(client, CELL_REGISTRY_TABLE, routingTableProps('cellId'));
+  await createTableFromCfn(client, RELEASES_TABLE, releasesTableProps());
   const doc = DynamoDBDocumentClient.from(client);
   return {
     dynamo,
@@ -64,7 +79,13 @@ export function platformState(
     control: 'http://127.0.0.1:1',
     router: 'http://127.0.0.1:1',
     statusPage: 'http://127.0.0.1:1',
-    compliance: 'http://127.0.0.1:1',
+    compliance: {
+      url: 'http://127.0.0.1:1',
+      vendorKey: '',
+      userKeys: {},
+      licenseNumbers: {},
+      sandbox: { url: 'http://127.0.0.1:1', licenseNumber: 'bulkhead-drill' },
+    },
     routingStore: {
       endpoint: store.dynamo.endpoint,
       routesTable: store.routesTable,

@@ -2,9 +2,16 @@ import { SYNC_STATUSES, type SyncStatus } from '../../lib/contracts/cell-items';
 import { badRequest, HttpError } from '../shared/errors';
 import type { Request } from '../shared/http';
 import { jsonBody } from '../shared/http';
-import { claimedTenantOf, keyNotVerified, sameKeyHash, TENANT_HEADER } from '../shared/tenant';
+import {
+  claimedTenantOf,
+  keyNotVerified,
+  MOVED_TO_HEADER,
+  sameKeyHash,
+  TENANT_HEADER,
+} from '../shared/tenant';
 
 import { limitFrom } from './cursor';
+import type { IntegrationApi } from './integration';
 import type { Route } from './routes';
 import {
   CreateOrderBody,
@@ -18,6 +25,7 @@ import type { CellStore } from './store';
 
 export interface AppContext {
   readonly store: CellStore;
+  readonly integration: IntegrationApi;
   readonly cellId: string;
   readonly release: string;
   readonly version: string;
@@ -29,6 +37,23 @@ const READS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
 /** Seconds a client waits before retrying a write refused while its tenant is being moved. */
 export const FROZEN_RETRY_AFTER_SECONDS = 5;
+
+/**
+ * The answer for a tenant that has left this cell (its `TENANT` item says where to): nothing was applied,
+ * and the router re-resolves the route and sends the request once more (`lambdas/router/moved.ts`).
+ */
+export const tenantMoved = (to: string): HttpError =>
+  new HttpError(
+    421,
+    'tenant_moved',
+    { to, reason: 'the tenant has moved to another cell; the request was not applied here' },
+    { [MOVED_TO_HEADER]: to },
+  );
+
+const frozen = (details?: string): HttpError =>
+  new HttpError(503, 'tenant_frozen', details, {
+    'retry-after': String(FROZEN_RETRY_AFTER_SECONDS),
+  });
 
 /**
  * A request from a router serving from its baked routes (the routing store is down and it has never
@@ -49,29 +74,24 @@ export async function verifyPresentedKey(
   if (!claim) return req;
   const stored = await store.tenantKey(claim.tenantId);
   if (!sameKeyHash(claim.keyHash, stored?.keyHash)) throw keyNotVerified();
-  if (stored?.frozen && !READS.has(req.method)) {
-    throw new HttpError(503, 'tenant_frozen', undefined, {
-      'retry-after': String(FROZEN_RETRY_AFTER_SECONDS),
-    });
-  }
+  if (stored?.movedTo !== undefined) throw tenantMoved(stored.movedTo);
+  if (stored?.frozen && !READS.has(req.method)) throw frozen();
   return { ...req, headers: { ...req.headers, [TENANT_HEADER]: claim.tenantId } };
 }
 
 /**
- * Writes of a tenant being moved away are refused here too, whatever route a router still has
- * cached: a write that reached the source after its data was copied would be lost at clean-up.
+ * The cell's own record of a move decides, whatever route a router still has cached: writes of a tenant
+ * being moved away are refused (a write that reached the source after its data was copied would be
+ * lost at clean-up), and every request of a tenant that has left gets {@link tenantMoved}.
  */
-export async function refuseWriteWhileFrozen(
+export async function refuseWhileMoving(
   req: Request,
   tenantId: string,
   store: Pick<CellStore, 'tenantKey'>,
 ): Promise<void> {
-  if (READS.has(req.method)) return;
-  if ((await store.tenantKey(tenantId))?.frozen) {
-    throw new HttpError(503, 'tenant_frozen', 'the tenant is being moved; retry shortly', {
-      'retry-after': String(FROZEN_RETRY_AFTER_SECONDS),
-    });
-  }
+  const stored = await store.tenantKey(tenantId);
+  if (stored?.movedTo !== undefined) throw tenantMoved(stored.movedTo);
+  if (stored?.frozen && !READS.has(req.method)) throw frozen('the tenant is being moved; retry shortly');
 }
 
 function statusFrom(raw: string | undefined): SyncStatus | undefined {
@@ -84,7 +104,7 @@ function statusFrom(raw: string | undefined): SyncStatus | undefined {
 
 /** The tenant API's routes. `tenantId` is always the authenticated one from the router. */
 export function routes(ctx: AppContext, tenantOf: (req: Request) => string): Route[] {
-  const { store } = ctx;
+  const { store, integration } = ctx;
   return [
     {
       pattern: '/inventory',
@@ -146,7 +166,13 @@ export function routes(ctx: AppContext, tenantOf: (req: Request) => string): Rou
     },
     {
       pattern: '/integration/status',
-      methods: { GET: async (req) => ({ status: 200, body: await store.integrationStatus(tenantOf(req)) }) },
+      methods: { GET: async (req) => ({ status: 200, body: await integration.status(tenantOf(req)) }) },
+    },
+    {
+      pattern: '/integration/reconciliation',
+      methods: {
+        GET: async (req) => ({ status: 200, body: await integration.reconciliation(tenantOf(req)) }),
+      },
     },
     {
       pattern: '/integration',
@@ -154,8 +180,18 @@ export function routes(ctx: AppContext, tenantOf: (req: Request) => string): Rou
         PUT: async (req) => {
           const tenant = tenantOf(req);
           const { enabled } = parseWith(PutIntegrationBody, jsonBody(req));
-          return { status: 200, body: await store.setIntegrationEnabled(tenant, enabled) };
+          return { status: 200, body: await integration.setEnabled(tenant, enabled) };
         },
+      },
+    },
+    {
+      // Drills remove their synthetic tenant's data when done; any other tenant is refused (403).
+      pattern: '/synthetic-data',
+      methods: {
+        DELETE: async (req) => ({
+          status: 200,
+          body: { removed: await store.removeSyntheticTenant(tenantOf(req)) },
+        }),
       },
     },
     {

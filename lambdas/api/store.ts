@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import {
+  BatchWriteCommand,
   DynamoDBDocumentClient,
   GetCommand,
   QueryCommand,
@@ -12,8 +13,8 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import type { z } from 'zod';
 
+import { DYNAMODB_BATCH_WRITE_MAX_ITEMS } from '../../lib/contracts/aws-limits';
 import {
-  IntegrationSettingsItem,
   InventoryItem,
   inventoryView,
   K,
@@ -26,8 +27,7 @@ import {
   TenantItem,
 } from '../../lib/contracts/cell-items';
 import type { IntegrationConfig } from '../../lib/contracts/integrations';
-import { admit, type Breaker, type BreakerPolicy, CLOSED } from '../../lib/domain/circuit-breaker';
-import { integrationColour, ORANGE_AFTER_MS, RED_AFTER_MS } from '../../lib/domain/integration-status';
+import { isSyntheticTenant } from '../../lib/contracts/names';
 import { HttpError, notFound } from '../shared/errors';
 
 import { decodeCursor, encodeCursor } from './cursor';
@@ -39,9 +39,6 @@ export interface StoreDeps {
   readonly tableName: string;
   readonly queueUrl: string;
   readonly integrations: Readonly<Record<string, IntegrationConfig>>;
-  readonly redAfterMs?: number;
-  /** The breaker policy the sync worker applies, so the status reports a due probe as half-open. */
-  readonly breakerPolicy?: BreakerPolicy;
   readonly now?: () => number;
 }
 
@@ -58,6 +55,19 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 export interface Page<T> {
   readonly items: T[];
   readonly nextCursor?: string;
+}
+
+/**
+ * The one 409 of an order, for a SKU with too little stock and for one the tenant does not stock at all
+ * (`available` undefined): `{ sku, requested, available, reason: 'low_stock' | 'unknown_sku' }`.
+ */
+function stockConflict(sku: string, requested: number, available: number | undefined): HttpError {
+  return new HttpError(409, 'insufficient_stock', {
+    sku,
+    requested,
+    available: available ?? 0,
+    reason: available === undefined ? 'unknown_sku' : 'low_stock',
+  });
 }
 
 export class CellStore {
@@ -195,10 +205,7 @@ export class CellStore {
       const replay = await this.replay(tenantId, idempotencyKey, requestHash);
       if (replay) return { order: replay, replayed: true };
     }
-    const prices = await this.prices(
-      tenantId,
-      body.items.map((l) => l.sku),
-    );
+    const prices = await this.prices(tenantId, body.items);
     const now = this.now();
     const id = newOrderId(now);
     const createdAt = new Date(now).toISOString();
@@ -232,6 +239,8 @@ export class CellStore {
           UpdateExpression: 'SET quantity = quantity - :q, updatedAt = :now',
           ConditionExpression: 'attribute_exists(pk) AND quantity >= :q',
           ExpressionAttributeValues: { ':q': l.quantity, ':now': createdAt },
+          // A refused line reports the stock it found, so the 409 can say what is available.
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD' as const,
         },
       })),
       ...(idempotencyKey
@@ -263,8 +272,9 @@ export class CellStore {
         const reasons = err.CancellationReasons ?? [];
         const failed = reasons.findIndex((r) => r.Code === 'ConditionalCheckFailed');
         if (failed > 0 && failed <= lines.length) {
-          const sku = lines[failed - 1].sku;
-          throw new HttpError(409, 'insufficient_stock', { sku, requested: lines[failed - 1].quantity });
+          const { sku, quantity } = lines[failed - 1];
+          const found = reasons[failed].Item?.quantity;
+          throw stockConflict(sku, quantity, found?.N === undefined ? undefined : Number(found.N));
         }
         if (failed === lines.length + 1 && idempotencyKey) {
           // Another request with the same key won the race: answer with its order.
@@ -303,7 +313,11 @@ export class CellStore {
     return this.getOrder(tenantId, String(record.Item.orderId));
   }
 
-  private async prices(tenantId: string, skus: string[]): Promise<Map<string, number>> {
+  private async prices(
+    tenantId: string,
+    lines: readonly { readonly sku: string; readonly quantity: number }[],
+  ): Promise<Map<string, number>> {
+    const skus = lines.map((l) => l.sku);
     const found = await Promise.all(
       skus.map((sku) =>
         this.deps.ddb.send(
@@ -313,12 +327,7 @@ export class CellStore {
     );
     const prices = new Map<string, number>();
     found.forEach((out, i) => {
-      if (!out.Item)
-        throw new HttpError(409, 'insufficient_stock', {
-          sku: skus[i],
-          requested: 'unknown sku',
-          available: 0,
-        });
+      if (!out.Item) throw stockConflict(skus[i], lines[i].quantity, undefined);
       prices.set(skus[i], typeof out.Item.priceCents === 'number' ? out.Item.priceCents : 0);
     });
     return prices;
@@ -335,107 +344,67 @@ export class CellStore {
     }
   }
 
-  async integrationStatus(tenantId: string) {
-    const integration = this.deps.integrations[tenantId];
-    const [settingsOut, breakerOut] = await Promise.all([
-      this.deps.ddb.send(new GetCommand({ TableName: this.deps.tableName, Key: keys.integration(tenantId) })),
-      this.deps.ddb.send(new GetCommand({ TableName: this.deps.tableName, Key: keys.breaker(tenantId) })),
-    ]);
-    const settings = IntegrationSettingsItem.parse(settingsOut.Item ?? {});
-    const breaker: Breaker = (breakerOut.Item as Breaker | undefined) ?? CLOSED;
-    const { pending, oldestPendingSince } = await this.pendingFacts(tenantId);
-    const now = this.now();
-    // An open breaker whose cool-down is over is about to probe: report it as half-open.
-    const breakerState =
-      admit(breaker, now).allowed && breaker.state === 'open' ? 'half-open' : breaker.state;
-    const status = integrationColour(
-      {
-        pending,
-        lastSuccessAt: settings.lastSuccessAt,
-        oldestPendingSince,
-        breaker: breakerState,
-        enabled: settings.enabled,
-      },
-      now,
-      {
-        redAfterMs: this.deps.redAfterMs ?? RED_AFTER_MS,
-        orangeAfterMs: Math.min(ORANGE_AFTER_MS, this.deps.redAfterMs ?? RED_AFTER_MS),
-      },
-    );
-    return {
-      status,
-      configured: integration !== undefined,
-      enabled: settings.enabled,
-      pending,
-      oldestPendingSince: oldestPendingSince ? new Date(oldestPendingSince).toISOString() : null,
-      lastSuccessAt: settings.lastSuccessAt ? new Date(settings.lastSuccessAt).toISOString() : null,
-      lastError: settings.lastError ?? null,
-      breaker: breakerState,
-    };
-  }
-
-  private async pendingFacts(tenantId: string): Promise<{ pending: number; oldestPendingSince?: number }> {
-    const base = {
-      TableName: this.deps.tableName,
-      IndexName: K.pendingIndex,
-      KeyConditionExpression: '#t = :t',
-      ExpressionAttributeNames: { '#t': K.pendingPartitionKey },
-      ExpressionAttributeValues: { ':t': tenantId },
-    };
-    let pending = 0;
-    let start: Record<string, unknown> | undefined;
-    do {
-      const out = await this.deps.ddb.send(
-        new QueryCommand({ ...base, Select: 'COUNT', ExclusiveStartKey: start }),
-      );
-      pending += out.Count ?? 0;
-      start = out.LastEvaluatedKey;
-    } while (start);
-    if (pending === 0) return { pending };
-    // The oldest PENDING order by creation time: `pendingSince` moves each time the reconciler
-    // re-drives an order, so it would make a long backlog look fresh.
-    const oldest = await this.deps.ddb.send(
-      new QueryCommand({
-        TableName: this.deps.tableName,
-        IndexName: K.byStatusIndex,
-        KeyConditionExpression: '#spk = :spk',
-        ExpressionAttributeNames: { '#spk': K.byStatusPartitionKey },
-        ExpressionAttributeValues: { ':spk': keys.statusPk(tenantId, 'PENDING') },
-        Limit: 1,
-        ScanIndexForward: true,
-      }),
-    );
-    const since = oldest.Items?.[0]?.[K.byStatusSortKey];
-    return { pending, oldestPendingSince: typeof since === 'string' ? Date.parse(since) : undefined };
-  }
-
-  async setIntegrationEnabled(tenantId: string, enabled: boolean) {
-    await this.deps.ddb.send(
-      new UpdateCommand({
-        TableName: this.deps.tableName,
-        Key: keys.integration(tenantId),
-        UpdateExpression:
-          'SET enabled = :e, updatedAt = :now, schemaVersion = if_not_exists(schemaVersion, :v)',
-        ExpressionAttributeValues: {
-          ':e': enabled,
-          ':now': new Date(this.now()).toISOString(),
-          ':v': SCHEMA_VERSION,
-        },
-      }),
-    );
-    return this.integrationStatus(tenantId);
-  }
-
   /**
    * The cell's copy of the tenant's key hash, strongly consistent (a move's freeze mark must be seen);
    * `undefined` when the tenant has no usable `TENANT` item here.
    */
-  async tenantKey(tenantId: string): Promise<{ keyHash: string; frozen: boolean } | undefined> {
+  async tenantKey(
+    tenantId: string,
+  ): Promise<{ keyHash: string; frozen: boolean; movedTo?: string } | undefined> {
     const out = await this.deps.ddb.send(
       new GetCommand({ TableName: this.deps.tableName, Key: keys.tenant(tenantId), ConsistentRead: true }),
     );
     const item = TenantItem.safeParse(out.Item);
-    return item.success ? { keyHash: item.data.keyHash, frozen: item.data.frozen === true } : undefined;
+    if (!item.success) return undefined;
+    const { keyHash, frozen, movedTo } = item.data;
+    return { keyHash, frozen: frozen === true, ...(movedTo !== undefined && { movedTo }) };
+  }
+
+  /**
+   * Removes every item of a synthetic tenant (drills, smoke tests), a page at a time; a real tenant's data
+   * is never removed here, whoever asks. Returns how many items went.
+   */
+  async removeSyntheticTenant(tenantId: string): Promise<number> {
+    if (!isSyntheticTenant(tenantId)) {
+      throw new HttpError(
+        403,
+        'forbidden',
+        `only a synthetic tenant's data may be removed, not ${tenantId}'s`,
+      );
+    }
+    let removed = 0;
+    let start: Record<string, unknown> | undefined;
+    do {
+      const page = await this.deps.ddb.send(
+        new QueryCommand({
+          TableName: this.deps.tableName,
+          KeyConditionExpression: 'pk = :pk',
+          ExpressionAttributeValues: { ':pk': tenantId },
+          ProjectionExpression: 'pk, sk',
+          ExclusiveStartKey: start,
+        }),
+      );
+      const items = (page.Items ?? []) as { pk: string; sk: string }[];
+      for (let i = 0; i < items.length; i += DYNAMODB_BATCH_WRITE_MAX_ITEMS) {
+        await this.deleteAll(items.slice(i, i + DYNAMODB_BATCH_WRITE_MAX_ITEMS));
+      }
+      removed += items.length;
+      start = page.LastEvaluatedKey;
+    } while (start);
+    return removed;
+  }
+
+  /** One BatchWriteItem of deletes, re-sending what DynamoDB left unprocessed (with a growing pause). */
+  private async deleteAll(keys: readonly { pk: string; sk: string }[]): Promise<void> {
+    let requests = keys.map((Key) => ({ DeleteRequest: { Key } }));
+    for (let attempt = 0; requests.length > 0; attempt++) {
+      if (attempt >= MAX_TRANSACTION_ATTEMPTS) throw new Error('the table left deletes unprocessed');
+      if (attempt > 0) await sleep(Math.min(1000, 50 * 2 ** attempt));
+      const out = await this.deps.ddb.send(
+        new BatchWriteCommand({ RequestItems: { [this.deps.tableName]: requests } }),
+      );
+      requests = (out.UnprocessedItems?.[this.deps.tableName] ?? []) as typeof requests;
+    }
   }
 
   /** A read that proves the table answers (the key addresses no tenant and no item). */

@@ -1,12 +1,18 @@
+/**
+ * The cell API's pre-traffic hook: the smoke test (`lib/domain/smoke-test.ts`) on the new API version, as
+ * the reserved synthetic tenant, before any tenant's traffic reaches it.
+ */
 import { Logger } from '@aws-lambda-powertools/logger';
-import { CodeDeployClient, PutLifecycleEventHookExecutionStatusCommand } from '@aws-sdk/client-codedeploy';
-import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 
 import { SMOKE_TENANT } from '../../lib/contracts/names';
-import { smokeTest, type SmokeResponse } from '../../lib/domain/smoke-test';
+import { smokeTest } from '../../lib/domain/smoke-test';
 import { optional, readEnv, required } from '../shared/env';
 import { CELL_SECRET_HEADER, TENANT_HEADER } from '../shared/tenant';
 import { TRACING_ENV, Tracing } from '../shared/tracing';
+
+import { lifecycleHandler, versionInvoker } from './lifecycle';
+
+export type { HookEvent } from './lifecycle';
 
 const env = readEnv({
   ...TRACING_ENV,
@@ -15,19 +21,16 @@ const env = readEnv({
   CELL_SECRET: optional,
 });
 const cellSecret = env.CELL_SECRET;
-const logger = new Logger({ serviceName: 'pre-traffic-hook', persistentKeys: { cellId: env.CELL_ID } });
-const tracing = Tracing.for('pre-traffic-hook', env);
-const lambda = tracing.client(new LambdaClient({}));
-const codedeploy = tracing.client(new CodeDeployClient({}));
+const hook = {
+  tracing: Tracing.for('pre-traffic-hook', env),
+  logger: new Logger({ serviceName: 'pre-traffic-hook', persistentKeys: { cellId: env.CELL_ID } }),
+  target: env.TARGET_FUNCTION_ARN,
+};
+const invoke = versionInvoker(hook);
 
-export interface HookEvent {
-  readonly DeploymentId: string;
-  readonly LifecycleEventHookExecutionId: string;
-}
-
-/** Calls the new version directly (not through its alias) with a Function URL-shaped event. */
-async function invokeNewVersion(method: string, path: string, body?: unknown): Promise<SmokeResponse> {
-  const event = {
+/** A Function URL-shaped request as the synthetic tenant, as the router would forward it. */
+const request = (method: string, path: string, body?: unknown) =>
+  invoke({
     version: '2.0',
     rawPath: path,
     rawQueryString: '',
@@ -39,34 +42,8 @@ async function invokeNewVersion(method: string, path: string, body?: unknown): P
     body: body === undefined ? undefined : JSON.stringify(body),
     isBase64Encoded: false,
     requestContext: { http: { method, path } },
-  };
-  const out = await lambda.send(
-    new InvokeCommand({ FunctionName: env.TARGET_FUNCTION_ARN, Payload: Buffer.from(JSON.stringify(event)) }),
-  );
-  if (out.FunctionError) throw new Error(`the new version failed: ${out.FunctionError}`);
-  const result = JSON.parse(Buffer.from(out.Payload ?? []).toString('utf8')) as {
-    statusCode: number;
-    body?: string;
-  };
-  return { statusCode: result.statusCode, body: result.body ? JSON.parse(result.body) : undefined };
-}
+  });
 
-/** CodeDeploy's BeforeAllowTraffic hook: the smoke test decides whether traffic may move. */
-export const handler = tracing.handler(
-  { cellId: env.CELL_ID, tenantId: SMOKE_TENANT },
-  async (event: HookEvent): Promise<void> => {
-    const result = await smokeTest(invokeNewVersion);
-    logger.info('smoke test finished', {
-      ok: result.ok,
-      steps: result.steps,
-      target: env.TARGET_FUNCTION_ARN,
-    });
-    await codedeploy.send(
-      new PutLifecycleEventHookExecutionStatusCommand({
-        deploymentId: event.DeploymentId,
-        lifecycleEventHookExecutionId: event.LifecycleEventHookExecutionId,
-        status: result.ok ? 'Succeeded' : 'Failed',
-      }),
-    );
-  },
+export const handler = lifecycleHandler(hook, { cellId: env.CELL_ID, tenantId: SMOKE_TENANT }, () =>
+  smokeTest(request),
 );

@@ -1,173 +1,124 @@
 /**
- * Re-drives orders still PENDING after a grace period. The cell table, not the queue, is the record
- * of unsynced work: a message lost on send, dropped while the integration was off or its breaker
- * open, or expired from SQS after a long outage is found here again.
+ * The scheduled reconciler: re-drives orders still PENDING after their grace period, then reconciles
+ * each integrated tenant against the state system's own records. It never probes an open breaker (the
+ * worker's probe does) and makes no call for a tenant whose integration is switched off.
  */
 import type { Logger } from '@aws-lambda-powertools/logger';
-import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { SendMessageBatchCommand, type SQSClient } from '@aws-sdk/client-sqs';
-import { ScanCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { SQSClient } from '@aws-sdk/client-sqs';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 
-import { K, keys, SCHEMA_VERSION, type SyncMessage } from '../../lib/contracts/cell-items';
+import type { ReconciliationReport } from '../../lib/contracts/cell-items';
 import type { IntegrationConfig } from '../../lib/contracts/integrations';
-import { admit, type BreakerPolicy } from '../../lib/domain/circuit-breaker';
+import { isSyntheticTenant } from '../../lib/contracts/names';
+import type { CredentialsProvider } from '../shared/compliance-keys';
+import { FacilitySession, limitsOf } from '../shared/facility-session';
 import { IntegrationStateStore } from '../shared/integration-state';
+import { MetrcClient } from '../shared/metrc-client';
+import { SharedRateLimiter } from '../shared/rate-limiter';
 
-export interface ReconcilerConfig {
-  readonly tableName: string;
-  readonly queueUrl: string;
-  readonly integrations: Readonly<Record<string, IntegrationConfig>>;
-  readonly breakerPolicy: BreakerPolicy;
-  /** Orders pending for less than this are left alone: their message is probably still on its way. */
-  readonly graceSeconds: number;
-  /** At most this many orders re-enqueued per run, so one run never floods the queue. */
-  readonly batchSize: number;
+import { OrderRepairs } from './order-repairs';
+import { Redrive, type RedriveConfig, type RedriveResult } from './redrive';
+import { type ReconciliationPolicy, StateReconciliation } from './state-reconciliation';
+
+export interface ReconcilerConfig extends RedriveConfig {
+  readonly complianceTimeoutMs: number;
+  readonly rateHeadroom: number;
+  readonly policy: ReconciliationPolicy;
 }
 
-export interface ReconcileResult {
-  /** Overdue pending orders looked at. */
-  readonly scanned: number;
-  readonly requeued: number;
-  readonly skippedDisabled: number;
-  readonly skippedBreakerOpen: number;
+export interface ReconcilerDeps {
+  readonly doc: DynamoDBDocumentClient;
+  readonly sqs: SQSClient;
+  readonly credentials: CredentialsProvider;
+  readonly logger: Logger;
+  /** @default Date.now */
+  readonly now?: () => number;
 }
 
-type Verdict = 'requeue' | 'disabled' | 'breaker-open';
+/** Per tenant: its report's counts, or why it was not reconciled. */
+export type TenantReconciliation =
+  | { readonly counts: ReconciliationReport['counts']; readonly incomplete?: string }
+  | { readonly skipped: string };
 
-const ORDER_PREFIX = keys.order('', '').sk;
-/** SendMessageBatch takes at most ten entries. */
-const SQS_BATCH = 10;
+export interface ReconcileResult extends RedriveResult {
+  readonly reconciled: Readonly<Record<string, TenantReconciliation>>;
+}
 
 export class Reconciler {
+  private readonly redrive: Redrive;
   private readonly state: IntegrationStateStore;
+  private readonly limiter: SharedRateLimiter;
+  private readonly reconciliation: StateReconciliation;
+  private readonly clock: () => number;
 
   constructor(
     private readonly config: ReconcilerConfig,
-    private readonly doc: DynamoDBDocumentClient,
-    private readonly sqs: SQSClient,
-    private readonly logger: Logger,
+    private readonly deps: ReconcilerDeps,
   ) {
-    this.state = new IntegrationStateStore(doc, config.tableName);
+    this.clock = deps.now ?? (() => Date.now());
+    this.redrive = new Redrive(config, deps.doc, deps.sqs, deps.logger);
+    this.state = new IntegrationStateStore(deps.doc, config.tableName);
+    this.limiter = new SharedRateLimiter(deps.doc, config.tableName);
+    const repairs = new OrderRepairs(deps.doc, deps.sqs, config.tableName, config.queueUrl);
+    this.reconciliation = new StateReconciliation(
+      deps.doc,
+      config.tableName,
+      repairs,
+      config.policy,
+      deps.logger,
+    );
   }
 
-  async run(now: number = Date.now()): Promise<ReconcileResult> {
-    const verdicts = new Map<string, Promise<Verdict>>();
-    const due: SyncMessage[] = [];
-    let scanned = 0;
-    let skippedDisabled = 0;
-    let skippedBreakerOpen = 0;
-    for await (const order of this.overdue(now)) {
-      scanned++;
-      // Once per tenant per run: a tenant's settings do not change in the time a run takes.
-      let verdict = verdicts.get(order.tenantId);
-      if (!verdict) {
-        verdict = this.verdict(order.tenantId, now);
-        verdicts.set(order.tenantId, verdict);
+  /** `deadline` (epoch ms): no token is waited for past it. */
+  async run(now: number = this.clock(), deadline: number = now + 30_000): Promise<ReconcileResult> {
+    const redriven = await this.redrive.run(now);
+    const reconciled: Record<string, TenantReconciliation> = {};
+    for (const [tenantId, integration] of Object.entries(this.config.integrations)) {
+      // The drill checks its own sandbox receipts, then removes its orders: the sandbox would otherwise
+      // report them as sales the cell never made.
+      if (isSyntheticTenant(tenantId)) continue;
+      try {
+        reconciled[tenantId] = await this.tenant(tenantId, integration, now, deadline);
+      } catch (error) {
+        this.deps.logger.warn('reconciliation failed', { tenantId, error: (error as Error).message });
+        reconciled[tenantId] = { skipped: `failed: ${(error as Error).message}` };
       }
-      switch (await verdict) {
-        case 'disabled':
-          skippedDisabled++;
-          break;
-        case 'breaker-open':
-          skippedBreakerOpen++;
-          break;
-        case 'requeue':
-          due.push(order);
-      }
-      // Skipped orders do not count: a switched-off tenant's backlog must not starve everyone else.
-      if (due.length >= this.config.batchSize) break;
     }
-    let requeued = 0;
-    for (let i = 0; i < due.length; i += SQS_BATCH) {
-      requeued += await this.requeue(due.slice(i, i + SQS_BATCH), now);
-    }
-    const result = { scanned, requeued, skippedDisabled, skippedBreakerOpen };
-    this.logger.info('reconciled pending orders', { ...result });
-    return result;
+    this.deps.logger.info('reconciled against the state system', { reconciled });
+    return { ...redriven, reconciled };
   }
 
-  /** Orders whose `pendingSince` is older than the grace period, from the sparse `pending` index. */
-  private async *overdue(now: number): AsyncGenerator<SyncMessage> {
-    const cutoff = new Date(now - this.config.graceSeconds * 1000).toISOString();
-    let startKey: Record<string, unknown> | undefined;
-    do {
-      const page = await this.doc.send(
-        new ScanCommand({
-          TableName: this.config.tableName,
-          IndexName: K.pendingIndex,
-          FilterExpression: '#since < :cutoff',
-          ExpressionAttributeNames: { '#since': K.pendingSortKey },
-          ExpressionAttributeValues: { ':cutoff': cutoff },
-          ExclusiveStartKey: startKey,
-        }),
-      );
-      for (const item of page.Items ?? []) {
-        const tenantId = item[K.pendingPartitionKey] as unknown;
-        const sk = item[K.sortKey] as unknown;
-        if (typeof tenantId !== 'string' || typeof sk !== 'string' || !sk.startsWith(ORDER_PREFIX)) continue;
-        yield { schemaVersion: SCHEMA_VERSION, tenantId, orderId: sk.slice(ORDER_PREFIX.length) };
-      }
-      startKey = page.LastEvaluatedKey;
-    } while (startKey);
-  }
-
-  /** A tenant without an integration is re-driven too: the worker marks its orders NOT_REQUIRED. */
-  private async verdict(tenantId: string, now: number): Promise<Verdict> {
-    if (!this.config.integrations[tenantId]) return 'requeue';
+  private async tenant(
+    tenantId: string,
+    integration: IntegrationConfig,
+    now: number,
+    deadline: number,
+  ): Promise<TenantReconciliation> {
     const [settings, breaker] = await Promise.all([
       this.state.settings(tenantId),
       this.state.breaker(tenantId),
     ]);
-    if (!settings.enabled) return 'disabled';
-    return admit(breaker.breaker, now, this.config.breakerPolicy).allowed ? 'requeue' : 'breaker-open';
-  }
-
-  /**
-   * Sends up to ten messages, then moves each sent order's `pendingSince` to now, so it is not sent
-   * again before another grace period. An entry SQS refused keeps its old `pendingSince`: the next
-   * run picks it up.
-   */
-  private async requeue(orders: readonly SyncMessage[], now: number): Promise<number> {
-    const { Successful = [], Failed = [] } = await this.sqs.send(
-      new SendMessageBatchCommand({
-        QueueUrl: this.config.queueUrl,
-        Entries: orders.map((order, i) => ({ Id: String(i), MessageBody: JSON.stringify(order) })),
-      }),
-    );
-    for (const failure of Failed) {
-      const order = orders[Number(failure.Id)];
-      this.logger.warn('could not re-enqueue a pending order', {
-        tenantId: order?.tenantId,
-        orderId: order?.orderId,
-        code: failure.Code,
-        error: failure.Message,
-      });
-    }
-    const since = new Date(now).toISOString();
-    await Promise.all(
-      Successful.map(async ({ Id }) => {
-        const order = orders[Number(Id)];
-        if (order) await this.touch(order, since);
-      }),
-    );
-    return Successful.length;
-  }
-
-  private async touch({ tenantId, orderId }: SyncMessage, since: string): Promise<void> {
-    try {
-      await this.doc.send(
-        new UpdateCommand({
-          TableName: this.config.tableName,
-          Key: keys.order(tenantId, orderId),
-          UpdateExpression: 'SET #since = :since',
-          // Settled meanwhile: it left the index, and writing `pendingSince` would put it back.
-          ConditionExpression: 'syncStatus = :pending',
-          ExpressionAttributeNames: { '#since': K.pendingSortKey },
-          ExpressionAttributeValues: { ':since': since, ':pending': 'PENDING' },
+    if (!settings.enabled) return { skipped: 'the integration is switched off' };
+    if (breaker.breaker.state !== 'closed') return { skipped: `the breaker is ${breaker.breaker.state}` };
+    const credentials = await this.deps.credentials.credentials(tenantId, integration);
+    const session = new FacilitySession(
+      { state: this.state, limiter: this.limiter, policy: this.config.breakerPolicy, now: this.clock },
+      {
+        tenantId,
+        integration,
+        client: new MetrcClient({
+          baseUrl: integration.baseUrl,
+          licenseNumber: integration.licenseNumber,
+          credentials,
+          timeoutMs: this.config.complianceTimeoutMs,
         }),
-      );
-    } catch (error) {
-      if (!(error instanceof ConditionalCheckFailedException)) throw error;
-    }
+        breaker: breaker.breaker,
+        deadline,
+        probe: false,
+        limits: limitsOf(integration, this.config.rateHeadroom),
+      },
+    );
+    const report = await this.reconciliation.run(session, now);
+    return { counts: report.counts, ...(report.incomplete && { incomplete: report.incomplete }) };
   }
 }

@@ -23,11 +23,16 @@ export interface ForwardOptions {
   /** Largest cell answer passed on (a Lambda response is at most 6 MB). @default 6000000 */
   readonly maxResponseBytes?: number;
   /**
-   * Sign with SigV4 (service `lambda`) for a Function URL with AWS_IAM auth (AWS target); `'auto'` signs
-   * exactly the requests to Function URL hosts (`*.lambda-url.<region>.on.aws`). @default false
+   * Sign with SigV4 (service `lambda`): every cell endpoint is a Function URL with AWS_IAM auth, whose
+   * caller must be allowed both `lambda:InvokeFunctionUrl` and `lambda:InvokeFunction`. @default false
    */
-  readonly sign?: boolean | 'auto';
-  /** Region to sign for when the endpoint's host does not name one. @default AWS_REGION */
+  readonly sign?: boolean;
+  /**
+   * The region of a cell, to sign for when its endpoint's host does not name one (a local endpoint is
+   * `127.0.0.1`; a Function URL host is `*.lambda-url.<region>.on.aws`). @default none
+   */
+  readonly regionOf?: (cellId: string) => string | undefined;
+  /** Region to sign for when neither the host nor `regionOf` names one. @default AWS_REGION */
   readonly region?: string;
   /** Signing credentials. @default the Node provider chain (the function's role) */
   readonly credentials?: ConstructorParameters<typeof SignatureV4>[0]['credentials'];
@@ -86,7 +91,11 @@ export function createForwarder(options: ForwardOptions = {}): Forwarder {
   };
 
   const signed = async (url: URL, request: UpstreamRequest): Promise<Record<string, string>> => {
-    const region = regionOfEndpoint(url.hostname) ?? options.region ?? process.env.AWS_REGION;
+    const region =
+      regionOfEndpoint(url.hostname) ??
+      options.regionOf?.(request.cellId) ??
+      options.region ??
+      process.env.AWS_REGION;
     if (!region) throw new Error(`no region to sign for ${url.hostname}`);
     const query: Record<string, string | string[]> = {};
     for (const [k, v] of url.searchParams) {
@@ -162,9 +171,7 @@ export function createForwarder(options: ForwardOptions = {}): Forwarder {
       return cellUnavailable();
     }
     let headers = request.headers;
-    const sign =
-      options.sign === 'auto' ? regionOfEndpoint(url.hostname) !== undefined : options.sign === true;
-    if (sign) {
+    if (options.sign) {
       try {
         headers = await signed(url, request);
       } catch {

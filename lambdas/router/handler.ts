@@ -2,9 +2,12 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 
+import { METRIC_NAMESPACE, ROUTER_METRICS, SERVICES, statusClassMetric } from '../../lib/contracts/metrics';
+import { cellEndpointProblem } from '../../lib/domain/cell-endpoint';
 import { bakedRoutingFromBundle, RouteCache, type RouteCacheCounters } from '../../lib/domain/route-cache';
 import { documentClient } from '../shared/clients';
 import { numberOr, optional, readEnv, required } from '../shared/env';
+import { RequestMetrics } from '../shared/metrics';
 import { CLAIMED_TENANT_HEADER, TENANT_HEADER } from '../shared/tenant';
 import { TRACING_ENV, Tracing } from '../shared/tracing';
 
@@ -34,10 +37,14 @@ const env = readEnv({
   STORE_TIMEOUT_MS: numberOr(500),
   API_KEY_PEPPER: optional,
   AWS_REGION: optional,
+  AWS_LAMBDA_FUNCTION_VERSION: optional,
+  /** Local platform only (`true`): its cells' function URLs listen on loopback. Never set by the CDK stack. */
+  CELL_ENDPOINTS_ON_LOOPBACK: optional,
 });
 
 const logger = new Logger({ serviceName: 'router' });
-const metrics = new Metrics({ namespace: 'Bulkhead', serviceName: 'router' });
+const metrics = new Metrics({ namespace: METRIC_NAMESPACE, serviceName: SERVICES.router });
+const requestMetrics = new RequestMetrics(SERVICES.router, env.AWS_LAMBDA_FUNCTION_VERSION ?? '$LATEST');
 const tracing = Tracing.for('router', env);
 
 /**
@@ -51,8 +58,11 @@ const locator: CellLocator = env.CELL_ENDPOINTS
       clientFor: (region) => tracing.client(urlConfigClient(region)),
     });
 
+const bakedRoutes = bakedRoutingFromBundle();
 const forwarder = createForwarder({
-  sign: 'auto',
+  sign: true,
+  // A cell's region, when its endpoint's host does not say (locally): the fleet file's, baked in.
+  regionOf: (cellId) => bakedRoutes.cells[cellId]?.region,
   region: env.AWS_REGION,
   connectTimeoutMs: env.CONNECT_TIMEOUT_MS,
   timeoutMs: env.FORWARD_TIMEOUT_MS,
@@ -70,11 +80,22 @@ const deps: RouterDeps = {
     return forwarder.forward(up);
   },
   cache: new RouteCache({ ttlMs: env.ROUTE_CACHE_TTL_SECONDS * 1000 }),
-  bakedRoutes: bakedRoutingFromBundle(),
+  bakedRoutes,
   locator,
   maxBodyBytes: env.MAX_BODY_BYTES,
   storeTimeoutMs: env.STORE_TIMEOUT_MS,
   pepper: env.API_KEY_PEPPER,
+  // Only the fleet's function URLs get tenants' requests, whatever a registry row says.
+  endpointProblem: (cellId, endpoint) =>
+    cellEndpointProblem(
+      { cells: bakedRoutes.cells, loopback: env.CELL_ENDPOINTS_ON_LOOPBACK === 'true' },
+      cellId,
+      endpoint,
+    ),
+  onRefusedEndpoint: (cellId, endpoint, problem) => {
+    logger.error('refused to forward to a cell endpoint', { cellId, endpoint, problem });
+    metrics.addMetric(ROUTER_METRICS.refusedEndpoint, MetricUnit.Count, 1);
+  },
 };
 
 /** HTTP API v2 event → router request. API Gateway lower-cases header names and splits out cookies. */
@@ -111,12 +132,12 @@ function publishCounters(): void {
   const counters = deps.cache.counters;
   for (const name of Object.keys(published) as (keyof RouteCacheCounters)[]) {
     const delta = counters[name] - published[name];
-    if (delta > 0) metrics.addMetric(`router.${name}`, MetricUnit.Count, delta);
+    if (delta > 0) metrics.addMetric(ROUTER_METRICS[name], MetricUnit.Count, delta);
     published[name] = counters[name];
   }
   if (locator instanceof FunctionUrlLocator && locator.failures > publishedLocatorFailures) {
     metrics.addMetric(
-      'router.locatorFailures',
+      ROUTER_METRICS.locatorFailures,
       MetricUnit.Count,
       locator.failures - publishedLocatorFailures,
     );
@@ -128,19 +149,24 @@ export const handler = tracing.handler(
   {},
   async (event: APIGatewayProxyEventV2): Promise<APIGatewayProxyStructuredResultV2> => {
     let res: RouterResponse;
+    // Only the router's own failures count against its version: a cell's answer, or a 503/504 for a cell
+    // that is down, slow or moving a tenant, is that cell's (its own version is judged on it).
+    let serverError = false;
     try {
       res = await route(toRouterRequest(event), deps);
     } catch (error) {
       logger.error('router failure', { error: error as Error });
+      serverError = true;
       res = {
         status: 502,
         headers: { 'content-type': 'application/json' },
         body: Buffer.from('{"error":"bad_gateway"}'),
       };
     }
-    metrics.addMetric(`status${Math.floor(res.status / 100)}xx`, MetricUnit.Count, 1);
+    metrics.addMetric(statusClassMetric(res.status), MetricUnit.Count, 1);
     publishCounters();
     metrics.publishStoredMetrics();
+    requestMetrics.answered(serverError);
     return toResult(res);
   },
 );

@@ -19,6 +19,7 @@ import {
 import { RETRY_AFTER_SECONDS } from './forward';
 import { CELL_HEADER, upstreamRequestHeaders } from './headers';
 import type { CellLocator } from './locator';
+import { followMove, freshRoute, isMovedAnswer } from './moved';
 import { type Forward, jsonResponse, type RouterRequest, type RouterResponse } from './types';
 
 export interface RoutingStore {
@@ -42,6 +43,13 @@ export interface RouterDeps {
   readonly pepper?: string;
   /** A routing-store call slower than this counts as a store error. @default 500 */
   readonly storeTimeoutMs?: number;
+  /**
+   * Why a cell's endpoint must not get requests (not a function URL of the fleet), or `undefined`.
+   * @default every endpoint is used
+   */
+  readonly endpointProblem?: (cellId: string, endpoint: string) => string | undefined;
+  /** Told when an endpoint was refused, with why. */
+  readonly onRefusedEndpoint?: (cellId: string, endpoint: string, problem: string) => void;
 }
 
 export const DEFAULT_MAX_BODY_BYTES = 64 * 1024;
@@ -110,6 +118,27 @@ export async function route(req: RouterRequest, deps: RouterDeps): Promise<Route
   if (bodyTooLarge(req, deps.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES)) {
     return jsonResponse(413, { error: 'payload_too_large' });
   }
+  // A move may have ended since the route was cached: the store decides before a write is refused.
+  if (tenant.source === 'cache' && tenantRoute.status === 'frozen' && !READS.has(method)) {
+    tenantRoute = (await freshRoute(deps, claimed.tenantId, now)) ?? tenantRoute;
+    if (!verifyApiKey(key, tenantRoute.keyHash, deps.pepper)) return unauthenticated();
+  }
+  const serve = (to: TenantRoute) => serveAt(to, req, deps, now, method, claimed.tenantId);
+  const res = await serve(tenantRoute);
+  return followMove(res, tenantRoute.cellId, claimed.tenantId, deps, now, async (moved) =>
+    verifyApiKey(key, moved.keyHash, deps.pepper) ? serve(moved) : unauthenticated(),
+  );
+}
+
+/** Tenant status, then the tenant's cell, then the forward. */
+async function serveAt(
+  tenantRoute: TenantRoute,
+  req: RouterRequest,
+  deps: RouterDeps,
+  now: number,
+  method: string,
+  tenantId: string,
+): Promise<RouterResponse> {
   if (tenantRoute.status === 'frozen') {
     // Being moved between cells: reads keep working, writes wait for the flip.
     if (!READS.has(method)) return unavailable('tenant_frozen');
@@ -117,7 +146,6 @@ export async function route(req: RouterRequest, deps: RouterDeps): Promise<Route
     return unavailable('tenant_unavailable');
   }
 
-  // 3. The cell.
   const cell = await resolveCached(
     deps.cache.cells,
     deps.cache.counters,
@@ -128,18 +156,22 @@ export async function route(req: RouterRequest, deps: RouterDeps): Promise<Route
   );
   if (cell.source === 'absent' || cell.source === 'unavailable') return unavailable('cell_unavailable');
   if (cell.value.status !== 'active') return unavailable('cell_unavailable');
+  if (refused(deps, tenantRoute.cellId, cell.value.endpoint)) return unavailable('cell_unavailable');
 
-  // 4. Forward.
   return deps.forward({
     cellId: tenantRoute.cellId,
     url: upstreamUrl(cell.value.endpoint, req),
     method,
-    headers: upstreamRequestHeaders(req.headers, {
-      tenantId: claimed.tenantId,
-      cellSecret: cell.value.secret,
-    }),
+    headers: upstreamRequestHeaders(req.headers, { tenantId, cellSecret: cell.value.secret }),
     body: method === 'GET' || method === 'HEAD' ? undefined : req.body,
   });
+}
+
+/** Whether the endpoint is not one to send a tenant's request (and key) to; says why to `onRefusedEndpoint`. */
+function refused(deps: RouterDeps, cellId: string, endpoint: string): boolean {
+  const problem = deps.endpointProblem?.(cellId, endpoint);
+  if (problem !== undefined) deps.onRefusedEndpoint?.(cellId, endpoint, problem);
+  return problem !== undefined;
 }
 
 function upstreamUrl(endpoint: string, req: RouterRequest): string {
@@ -180,7 +212,7 @@ async function routeBaked(
   } else {
     endpoint = await deps.locator?.locate(cellId, bakedCell).catch(() => undefined);
   }
-  if (!endpoint) return routingUnavailable();
+  if (!endpoint || refused(deps, cellId, endpoint.endpoint)) return routingUnavailable();
 
   const res = await deps.forward({
     cellId,
@@ -194,7 +226,12 @@ async function routeBaked(
   });
   // The cell refused the key (or has no copy of it, or predates key checks and saw no tenant); or the
   // forwarder could not reach the cell (its answers carry no cell header).
-  if (res.status === 401 || (res.status === 503 && res.headers[CELL_HEADER] === undefined)) {
+  // A tenant that has left the cell: without the store the router cannot learn where it went.
+  if (
+    res.status === 401 ||
+    (res.status === 503 && res.headers[CELL_HEADER] === undefined) ||
+    isMovedAnswer(res)
+  ) {
     return routingUnavailable();
   }
   return res;

@@ -53,10 +53,13 @@ export function readEnv<S extends z.ZodRawShape>(
   return parsed.data;
 }
 
-/** What every cell function is configured with (`lib/infra/cell/cell-stack.ts`). */
+/**
+ * What every cell function is configured with (`lib/infra/cell/cell-stack.ts`). Its integrations are
+ * a bundled file (`./integrations.ts`), named here only where another copy is to be read.
+ */
 export const CELL_FUNCTION_ENV = {
   CELL_ID: required,
   TABLE_NAME: required,
   QUEUE_URL: required,
-  INTEGRATIONS: required,
+  INTEGRATIONS_FILE: optional,
 };

@@ -32,6 +32,9 @@ export interface IntegrationSettings {
   readonly lastSuccessAt?: number;
   readonly lastError?: string;
   readonly lastErrorAt?: number;
+  readonly lastReconciledAt?: number;
+  readonly drainCursor?: string;
+  readonly drainUpdatedAt?: number;
 }
 
 /** A breaker as read, with the version a write must match; no version: no item yet. */
@@ -127,11 +130,13 @@ export class IntegrationStateStore {
   /**
    * A call succeeded: the breaker closes. `seen` is the breaker as the caller last saw it; when it was
    * already closed with no failures there is nothing to write, which keeps the common path write-free.
+   * True when the stored breaker was open or half-open: this success ended an outage, whoever opened it
+   * (another worker may have, and dropped its records, after this caller looked), so the caller drains.
    */
-  async recordSuccess(tenantId: string, seen: Breaker): Promise<void> {
-    if (seen.state === 'closed' && seen.failures === 0) return;
+  async recordSuccess(tenantId: string, seen: Breaker): Promise<boolean> {
+    if (seen.state === 'closed' && seen.failures === 0) return false;
     // Unconditional: success is the truth whatever happened meanwhile; the version bump makes racing writers re-read.
-    await this.doc.send(
+    const { Attributes } = await this.doc.send(
       new UpdateCommand({
         TableName: this.tableName,
         Key: keys.breaker(tenantId),
@@ -146,8 +151,11 @@ export class IntegrationStateStore {
           ':type': 'breaker',
           ':schemaVersion': SCHEMA_VERSION,
         },
+        ReturnValues: 'UPDATED_OLD',
       }),
     );
+    const before = Attributes?.state;
+    return before === 'open' || before === 'half-open';
   }
 
   /** A call failed: counts it (re-reading on a lost race) and returns the breaker as written. */
@@ -160,6 +168,32 @@ export class IntegrationStateStore {
     return undefined;
   }
 
+  /**
+   * Marks that a message will carry the probe due at `dueAt` (epoch ms), so exactly one is sent per
+   * cool-down: false when another worker has already scheduled it (or the breaker moved on).
+   */
+  async claimProbe(tenantId: string, dueAt: number, now: number): Promise<boolean> {
+    try {
+      await this.doc.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: keys.breaker(tenantId),
+          UpdateExpression: 'SET probeDueAt = :due',
+          // Unless one is already on its way for this time or sooner: one scheduled at a later time (the
+          // probe timeout, while a probe was in flight) must not hold back the next cool-down's probe.
+          ConditionExpression:
+            'attribute_exists(pk) AND (attribute_not_exists(probeDueAt) OR probeDueAt <= :now OR probeDueAt > :due)',
+          ExpressionAttributeValues: { ':due': dueAt, ':now': now },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (isConditionFailure(error)) return false;
+      throw error;
+    }
+  }
+
+  /** A call to the state system answered (whatever it thought of the request): the integration is reachable. */
   async recordLastSuccess(tenantId: string, at: number): Promise<void> {
     try {
       await this.doc.send(

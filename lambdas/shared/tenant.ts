@@ -1,5 +1,7 @@
 import { timingSafeEqual } from 'node:crypto';
 
+import { ROUTER_ROLE } from '../../lib/contracts/names';
+
 import { HttpError } from './errors';
 
 /** Set by the router, and trusted only from it. */
@@ -20,6 +22,12 @@ export const CELL_SECRET_HEADER = 'x-bulkhead-cell-secret';
 export const KEY_HASH_HEADER = 'x-bulkhead-key-hash';
 /** The tenant an unverified key claims; trusted only once the cell has checked {@link KEY_HASH_HEADER}. */
 export const CLAIMED_TENANT_HEADER = 'x-bulkhead-claimed-tenant';
+
+/**
+ * On a cell's 421 `tenant_moved`: the cell the tenant moved to. The cell did not apply the request, so
+ * the router may send it again, once, where the routing store now says the tenant is.
+ */
+export const MOVED_TO_HEADER = 'x-bulkhead-moved-to';
 
 const TENANT_ID = /^[a-z0-9][a-z0-9-]{1,62}$/;
 
@@ -49,6 +57,17 @@ function requireRouter(headers: Record<string, string | undefined>, cellSecret: 
   if (cellSecret !== undefined && !sameSecret(headers[CELL_SECRET_HEADER] ?? '', cellSecret)) {
     throw new HttpError(403, 'forbidden', 'requests must come through the Bulkhead router');
   }
+}
+
+/**
+ * Whether an `AWS_IAM` URL's caller (`requestContext.authorizer.iam.userArn`, set by Lambda from the
+ * signature) is a session of the router's role: only the router may say which tenant a request is for.
+ * The URL's resource policy admits only the router, but an identity policy of the cell's own account (an
+ * administrator) can admit others too; their requests must not act as any tenant they name.
+ */
+export function isRouterSession(userArn: string, routerAccount: string): boolean {
+  const session = /^arn:aws[a-z-]*:sts::(\d{12}):assumed-role\/([\w+=,.@-]+)\/[\w+=,.@-]+$/.exec(userArn);
+  return session !== null && session[1] === routerAccount && session[2] === ROUTER_ROLE;
 }
 
 /** The one answer to a key the cell cannot verify: it says nothing about the tenant. */

@@ -7,13 +7,13 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 
-import { parseIntegrations } from '../../lib/contracts/integrations';
-import { documentClient, dynamoClient, sqsClient } from '../shared/clients';
+import { documentClient, sqsClient } from '../shared/clients';
+import { type CredentialsProvider, EnvCredentials } from '../shared/compliance-keys';
 import { CELL_FUNCTION_ENV, numberOr, readEnv, required } from '../shared/env';
 import { BREAKER_ENV, breakerPolicyOf } from '../shared/integration-state';
+import { readIntegrations } from '../shared/integrations';
 import { TRACING_ENV, Tracing } from '../shared/tracing';
 
-import { EnvApiKeyProvider, type ApiKeyProvider } from './api-keys';
 import { SyncWorker } from './worker';
 
 const env = readEnv({
@@ -23,21 +23,22 @@ const env = readEnv({
   DLQ_URL: required,
   COMPLIANCE_TIMEOUT_MS: numberOr(5000),
   RATE_HEADROOM: numberOr(0.9),
+  /** How long after an unknown outcome before a lookup may trust "not recorded" (default: the timeout). */
+  LOOKUP_SETTLE_MS: numberOr(0),
 });
 const config = {
   tableName: env.TABLE_NAME,
   queueUrl: env.QUEUE_URL,
   dlqUrl: env.DLQ_URL,
-  integrations: parseIntegrations(env.INTEGRATIONS),
+  integrations: readIntegrations(env.INTEGRATIONS_FILE),
   breakerPolicy: breakerPolicyOf(env),
   complianceTimeoutMs: env.COMPLIANCE_TIMEOUT_MS,
   rateHeadroom: env.RATE_HEADROOM,
+  lookupSettleMs: env.LOOKUP_SETTLE_MS || env.COMPLIANCE_TIMEOUT_MS,
 };
 
 const tracing = Tracing.for('sync', env);
-// The idempotency layer needs the plain client; the document client shares it.
-const ddb = dynamoClient(tracing);
-const doc = documentClient(tracing, ddb);
+const doc = documentClient(tracing);
 const sqs = sqsClient(tracing);
 const logger = new Logger({ serviceName: 'sync', persistentKeys: { cellId: env.CELL_ID } });
 const metrics = new Metrics({
@@ -46,23 +47,31 @@ const metrics = new Metrics({
   defaultDimensions: { cellId: env.CELL_ID },
 });
 
-/** Builds the handler; the API key source is the one thing a deployment may swap. */
-export function createHandler(apiKeys: ApiKeyProvider = new EnvApiKeyProvider()) {
-  const worker = new SyncWorker(config, { ddb, doc, sqs, apiKeys, logger, metrics, tracing });
+/**
+ * Builds the handler; where the Metrc keys come from is the one thing a deployment may swap. `now` is
+ * the worker's clock (breaker, claims, lookups), for tests that step time themselves.
+ */
+export function createHandler(
+  credentials: CredentialsProvider = new EnvCredentials(),
+  now: () => number = () => Date.now(),
+) {
+  const worker = new SyncWorker(config, { doc, sqs, credentials, logger, metrics, tracing, now });
   return tracing.handler(
     { cellId: env.CELL_ID },
     async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> => {
       logger.addContext(context);
-      worker.startInvocation(context);
+      // One invocation's records: a tenant's are posted together once all have been read.
+      const invocation = worker.invocation(event.Records.length, context);
       try {
         // A processor per invocation: it holds the batch's results, and a local runtime may overlap invocations.
         return await processPartialResponse(
           event,
           // A subsegment per record: records are processed concurrently, each annotated with its tenant.
-          (record: SQSRecord) => tracing.span('### record', () => worker.process(record, context)),
+          (record: SQSRecord) => tracing.span('### record', () => invocation.process(record)),
           new BatchProcessor(EventType.SQS),
-          // Throwing on a full failure would only make Lambda retry the whole batch the same way.
-          { context, throwOnFullBatchFailure: false },
+          // In parallel: a tenant's records wait for each other to be posted together. Throwing on a full
+          // failure would only make Lambda retry the whole batch the same way.
+          { context, processInParallel: true, throwOnFullBatchFailure: false },
         );
       } finally {
         // A batch of already-settled orders has no metric to report; publishing nothing would only log a warning.

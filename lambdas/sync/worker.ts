@@ -1,264 +1,113 @@
 /**
- * What the sync worker does with one SQS record, with every AWS client passed in.
- * The order item is the source of truth: a record that is not worth retrying now (integration
- * switched off, breaker open) is dropped and the order stays PENDING for the reconciler.
+ * The sync worker: reports the sales on the sync queue to the tenant's state system (Metrc), answering
+ * SQS with the records to deliver again (partial batch response). The order item is the source of
+ * truth: a record not worth retrying now (integration off, breaker open) is dropped and the order stays
+ * PENDING, for the drain that starts when the integration is back, or for the reconciler.
+ *
+ * Metrc deduplicates nothing, so exactly-once is ours: each receipt's external number is the order id;
+ * an attempt is recorded on the order before the call (a claim); an attempt whose outcome is unknown
+ * stays recorded, and the next try looks the receipt up before it posts again.
  */
-import { IdempotencyConfig, makeIdempotent } from '@aws-lambda-powertools/idempotency';
-import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dynamodb';
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { MetricUnit, type Metrics } from '@aws-lambda-powertools/metrics';
-import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { ChangeMessageVisibilityCommand, SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Context, SQSRecord } from 'aws-lambda';
 
-import { K, SyncMessage, type OrderItem } from '../../lib/contracts/cell-items';
+import { SCHEMA_VERSION, SyncMessage } from '../../lib/contracts/cell-items';
 import type { IntegrationConfig } from '../../lib/contracts/integrations';
-import { admit, type BreakerPolicy } from '../../lib/domain/circuit-breaker';
-import { IntegrationStateStore } from '../shared/integration-state';
+import { admit, type Admission, type BreakerPolicy } from '../../lib/domain/circuit-breaker';
+import { probeDelaySeconds } from '../../lib/domain/compliance/drain';
+import { nextStep } from '../../lib/domain/compliance/lookup';
+import type { CredentialsProvider } from '../shared/compliance-keys';
+import { Drain } from '../shared/drain';
+import { FacilitySession, limitsOf } from '../shared/facility-session';
+import {
+  IntegrationStateStore,
+  type IntegrationSettings,
+  type StoredBreaker,
+} from '../shared/integration-state';
+import { MetrcClient } from '../shared/metrc-client';
+import { SharedRateLimiter } from '../shared/rate-limiter';
 import type { Tracing } from '../shared/tracing';
 
-import type { ApiKeyProvider } from './api-keys';
-import { describeNetworkError, postReceipt } from './compliance-client';
-import {
-  classifyResponse,
-  complianceIdempotencyKey,
-  effectiveRateLimit,
-  receiptBody,
-  describeAnswer,
-  retryDelaySeconds,
-} from './decide';
 import { OrderStore } from './orders';
-import { RateLimitedError, SharedRateLimiter } from './rate-limiter';
+import { type Entry, type EntryResult, TenantBatch } from './tenant-batch';
 
 export interface SyncWorkerConfig {
   readonly tableName: string;
-  /** The sync queue: retries are scheduled by shortening a record's visibility. */
+  /** The sync queue: retries are scheduled by shortening a record's visibility; drains and probes go here. */
   readonly queueUrl: string;
   readonly dlqUrl: string;
   readonly integrations: Readonly<Record<string, IntegrationConfig>>;
   readonly breakerPolicy: BreakerPolicy;
   readonly complianceTimeoutMs: number;
   readonly rateHeadroom: number;
+  /** How long after an unknown attempt a lookup may trust "not there". @default complianceTimeoutMs */
+  readonly lookupSettleMs?: number;
+  /** @default 60000 */
+  readonly clockSkewMs?: number;
 }
 
 export interface SyncWorkerDeps {
-  readonly ddb: DynamoDBClient;
   readonly doc: DynamoDBDocumentClient;
   readonly sqs: SQSClient;
-  readonly apiKeys: ApiKeyProvider;
+  readonly credentials: CredentialsProvider;
   readonly logger: Logger;
   readonly metrics: Metrics;
   /** @default - no trace annotations */
   readonly tracing?: Tracing;
+  /** @default Date.now */
+  readonly now?: () => number;
 }
 
 export type RecordOutcome =
   'synced' | 'rejected' | 'deferred' | 'not-required' | 'settled' | 'missing' | 'malformed';
 
-/** The compliance API refused the sale for good. */
-class RejectedError extends Error {
-  constructor(readonly reason: string) {
-    super(`rejected by the compliance API: ${reason}`);
-    this.name = 'RejectedError';
-  }
-}
-
-/** No usable answer from the compliance API: try again later. */
-/** How many times SQS has handed this record out (1 on the first delivery). */
-const receiveCount = (record: SQSRecord): number => Number(record.attributes?.ApproximateReceiveCount) || 1;
-
-class DeliveryFailedError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'DeliveryFailedError';
-  }
-}
-
-/** The API answered 429: it is up, we were early. */
-class ThrottledError extends Error {
-  constructor(readonly retryAfterSeconds?: number) {
-    super(`compliance API throttled us${retryAfterSeconds ? ` (retry after ${retryAfterSeconds} s)` : ''}`);
-    this.name = 'ThrottledError';
-  }
-}
-
-/** The breaker opened while this delivery waited for a token: no call, the order stays PENDING. */
-class BreakerOpenedError extends Error {
-  constructor() {
-    super('the breaker opened while waiting for a token');
-    this.name = 'BreakerOpenedError';
+/** The record must come back: SQS delivers it again after the visibility set for it. */
+export class RetryLaterError extends Error {
+  constructor(readonly why: string) {
+    super(why);
+    this.name = 'RetryLaterError';
   }
 }
 
 /** Kept back from the invocation's remaining time, beyond the call's own timeout, for the writes after it. */
 const WRITE_MARGIN_MS = 2000;
 
-interface DeliveryKey {
-  readonly tenantId: string;
-  readonly orderId: string;
+/** A tenant as this invocation found it, read once. */
+interface TenantView {
+  readonly settings: IntegrationSettings;
+  readonly breaker: StoredBreaker;
+  /** Null when the probe went to another worker. */
+  readonly admission: Promise<Admission | null>;
 }
-interface DeliveryPlan {
-  readonly order: OrderItem;
-  readonly integration: IntegrationConfig;
-  readonly apiKey: string;
-  /** Epoch ms after which waiting for a token would leave too little of the invocation for the call. */
-  readonly deadline: number;
-  /** A probe owns the half-open breaker; anyone else must give way if the breaker opened meanwhile. */
-  readonly probe: boolean;
-}
-type Deliver = (key: DeliveryKey, plan: DeliveryPlan) => Promise<{ receiptId: string | null }>;
 
 export class SyncWorker {
-  private readonly orders: OrderStore;
-  private readonly state: IntegrationStateStore;
-  private readonly limiter: SharedRateLimiter;
-  private readonly idempotency = new IdempotencyConfig({});
-  /** One idempotent "post and mark synced" per tenant: its records live in the tenant's partition. */
-  private readonly delivers = new Map<string, Deliver>();
+  readonly orders: OrderStore;
+  readonly state: IntegrationStateStore;
+  readonly limiter: SharedRateLimiter;
+  readonly drain: Drain;
+  readonly now: () => number;
 
   constructor(
-    private readonly config: SyncWorkerConfig,
-    private readonly deps: SyncWorkerDeps,
+    readonly config: SyncWorkerConfig,
+    readonly deps: SyncWorkerDeps,
   ) {
     this.orders = new OrderStore(deps.doc, config.tableName);
     this.state = new IntegrationStateStore(deps.doc, config.tableName);
     this.limiter = new SharedRateLimiter(deps.doc, config.tableName);
+    this.drain = new Drain(deps.doc, deps.sqs, config.tableName, config.queueUrl);
+    this.now = deps.now ?? Date.now;
   }
 
-  /** Call once per invocation: an in-progress idempotency record expires when this invocation would time out. */
-  startInvocation(context: Context): void {
-    this.idempotency.registerLambdaContext(context);
+  /** One invocation's records: those of a tenant are batched together once every record has been read. */
+  invocation(records: number, context: Context): SyncInvocation {
+    return new SyncInvocation(this, records, context);
   }
 
-  /** Resolves when the record is done with (including dropped); throws when SQS should deliver it again. */
-  async process(record: SQSRecord, context: Context): Promise<RecordOutcome> {
-    const message = parseMessage(record.body);
-    if (!message.success) {
-      this.deps.logger.error('malformed sync message sent to the DLQ', {
-        messageId: record.messageId,
-        reason: message.reason,
-      });
-      await this.deadLetter(record.body, `malformed sync message: ${message.reason}`);
-      return 'malformed';
-    }
-    const { tenantId, orderId } = message.data;
-    this.deps.tracing?.annotate({ tenantId });
-    const log = this.deps.logger.createChild({ persistentKeys: { tenantId, orderId } });
-    const order = await this.orders.get(tenantId, orderId);
-    if (!order) {
-      log.warn('order not found: nothing to sync');
-      return 'missing';
-    }
-    if (order.syncStatus !== 'PENDING') {
-      log.info('order already settled', { syncStatus: order.syncStatus });
-      return 'settled';
-    }
-    const integration = this.config.integrations[tenantId];
-    if (!integration) {
-      await this.orders.markNotRequired(tenantId, orderId);
-      log.info('tenant has no compliance integration: order marked NOT_REQUIRED');
-      return 'not-required';
-    }
-    const [settings, breaker] = await Promise.all([
-      this.state.settings(tenantId),
-      this.state.breaker(tenantId),
-    ]);
-    if (!settings.enabled) {
-      log.info('integration switched off: order stays PENDING');
-      return this.deferred();
-    }
-    const admission = admit(breaker.breaker, Date.now(), this.config.breakerPolicy);
-    if (!admission.allowed) {
-      log.info('breaker open: order stays PENDING', {
-        state: breaker.breaker.state,
-        retryInMs: admission.retryInMs,
-      });
-      return this.deferred();
-    }
-    // Only a probe changes the breaker; of racing workers, one wins the probe and the rest wait for it.
-    if (admission.probe && !(await this.state.replaceBreaker(tenantId, breaker, admission.next))) {
-      log.info('another worker is probing the compliance API: order stays PENDING');
-      return this.deferred();
-    }
-    const admitted = admission.next;
-
-    const apiKey = await this.deps.apiKeys.apiKey(tenantId, integration);
-    const deadline =
-      Date.now() + context.getRemainingTimeInMillis() - this.config.complianceTimeoutMs - WRITE_MARGIN_MS;
-
-    try {
-      const { receiptId } = await this.deliver(tenantId)(
-        { tenantId, orderId },
-        { order, integration, apiKey, deadline, probe: admission.probe },
-      );
-      await Promise.all([
-        this.state.recordSuccess(tenantId, admitted),
-        this.state.recordLastSuccess(tenantId, Date.now()),
-      ]);
-      this.deps.metrics.addMetric('SalesSynced', MetricUnit.Count, 1);
-      log.info('sale reported to the compliance API', { receiptId });
-      return 'synced';
-    } catch (error) {
-      if (error instanceof RejectedError) {
-        await this.reject(record.body, tenantId, orderId, error.reason);
-        // The API answered: it is up, whatever it thought of this sale.
-        await this.state.recordSuccess(tenantId, admitted);
-        this.deps.metrics.addMetric('SalesRejected', MetricUnit.Count, 1);
-        log.warn('sale rejected by the compliance API: order REJECTED and sent to the DLQ', {
-          reason: error.reason,
-        });
-        return 'rejected';
-      }
-      if (error instanceof DeliveryFailedError) {
-        const now = Date.now();
-        const [next] = await Promise.all([
-          this.state.recordFailure(tenantId, now, this.config.breakerPolicy),
-          this.state.recordLastError(tenantId, error.message, now),
-        ]);
-        this.deps.metrics.addMetric('SyncFailed', MetricUnit.Count, 1);
-        // With the breaker open, SQS retries would only find it open again (or probe again) until the
-        // message dead-lettered, filling the DLQ with sales that are not poison: the reconciler takes over.
-        if (next !== undefined && next.state !== 'closed') {
-          log.warn('compliance API call failed, breaker open: order stays PENDING', { error: error.message });
-          return 'deferred';
-        }
-        log.warn('compliance API call failed: will retry', { error: error.message });
-        await this.retryLater(record, retryDelaySeconds(receiveCount(record)));
-        throw error;
-      }
-      if (error instanceof ThrottledError) {
-        this.deps.metrics.addMetric('SyncThrottled', MetricUnit.Count, 1);
-        log.warn('compliance API answered 429: will retry', { retryAfterSeconds: error.retryAfterSeconds });
-        await this.retryLater(record, retryDelaySeconds(receiveCount(record), error.retryAfterSeconds ?? 1));
-        throw error;
-      }
-      if (error instanceof BreakerOpenedError) {
-        log.info('breaker opened while waiting for a token: order stays PENDING');
-        return this.deferred();
-      }
-      if (error instanceof RateLimitedError) {
-        this.deps.metrics.addMetric('SyncDeferred', MetricUnit.Count, 1);
-        log.info('no rate-limit token in time: will retry', { waitMs: error.waitMs });
-        await this.retryLater(
-          record,
-          retryDelaySeconds(receiveCount(record), Math.ceil(error.waitMs / 1000)),
-        );
-        throw error;
-      }
-      if ((error as Error).name === 'IdempotencyAlreadyInProgressError') {
-        this.deps.metrics.addMetric('SyncDeferred', MetricUnit.Count, 1);
-        log.info('another worker is delivering this order: will retry');
-      }
-      throw error;
-    }
-  }
-
-  /**
-   * Brings the record back after `seconds` rather than after the queue's whole visibility timeout.
-   * Best effort: if it fails, the record still comes back, only later.
-   */
-  private async retryLater(record: SQSRecord, seconds: number): Promise<void> {
+  /** Brings the record back after `seconds`; best effort (if it fails, the record still comes back later). */
+  async retryLater(record: SQSRecord, seconds: number): Promise<void> {
     try {
       await this.deps.sqs.send(
         new ChangeMessageVisibilityCommand({
@@ -272,85 +121,7 @@ export class SyncWorker {
     }
   }
 
-  private deferred(): RecordOutcome {
-    this.deps.metrics.addMetric('SyncDeferred', MetricUnit.Count, 1);
-    return 'deferred';
-  }
-
-  /**
-   * Post and mark synced, at most once at a time per order across all workers. Only a real success
-   * completes the idempotency record; any other outcome throws, which releases it for a later try.
-   */
-  private deliver(tenantId: string): Deliver {
-    let deliver = this.delivers.get(tenantId);
-    if (!deliver) {
-      const persistenceStore = new DynamoDBPersistenceLayer({
-        tableName: this.config.tableName,
-        keyAttr: K.partitionKey,
-        sortKeyAttr: K.sortKey,
-        staticPkValue: tenantId,
-        expiryAttr: K.ttlAttribute,
-        awsSdkV3Client: this.deps.ddb,
-      });
-      deliver = makeIdempotent(this.postAndMarkSynced, {
-        persistenceStore,
-        config: this.idempotency,
-        // A fixed prefix (not the function name) so every version and alias of the worker shares the lock.
-        keyPrefix: 'SYNC',
-        dataIndexArgument: 0,
-      });
-      this.delivers.set(tenantId, deliver);
-    }
-    return deliver;
-  }
-
-  private readonly postAndMarkSynced: Deliver = async ({ tenantId, orderId }, plan) => {
-    const { order, integration, apiKey } = plan;
-    // The token is taken right before the call, with no database round trip in between: the time from
-    // token to request is what the compliance API sees, and only the headroom absorbs its jitter.
-    const stillAdmitted = plan.probe ? undefined : () => this.breakerClosed(tenantId);
-    const limit = effectiveRateLimit(integration, this.config.rateHeadroom);
-    if (!(await this.limiter.acquire(tenantId, limit, plan.deadline, stillAdmitted)))
-      throw new BreakerOpenedError();
-    let response;
-    try {
-      response = await postReceipt({
-        baseUrl: integration.baseUrl,
-        tenantId,
-        apiKey,
-        idempotencyKey: complianceIdempotencyKey(tenantId, orderId),
-        body: receiptBody(order),
-        timeoutMs: this.config.complianceTimeoutMs,
-      });
-    } catch (error) {
-      throw new DeliveryFailedError(describeNetworkError(error));
-    }
-    switch (classifyResponse(response.status)) {
-      case 'synced':
-        await this.orders.markSynced(tenantId, orderId, new Date(), response.receiptId);
-        return { receiptId: response.receiptId ?? null };
-      case 'rejected':
-        throw new RejectedError(describeAnswer(response.status, response.text));
-      case 'throttled':
-        throw new ThrottledError(response.retryAfterSeconds);
-      case 'retry':
-        throw new DeliveryFailedError(
-          `compliance API answered ${describeAnswer(response.status, response.text)}`,
-        );
-    }
-  };
-
-  private async breakerClosed(tenantId: string): Promise<boolean> {
-    return (await this.state.breaker(tenantId)).breaker.state === 'closed';
-  }
-
-  /** DLQ first: if marking the order fails after it, the retry rejects (and dead-letters) again, losing nothing. */
-  private async reject(body: string, tenantId: string, orderId: string, reason: string): Promise<void> {
-    await this.deadLetter(body, reason);
-    await this.orders.markRejected(tenantId, orderId, new Date(), reason);
-  }
-
-  private async deadLetter(body: string, reason: string): Promise<void> {
+  async deadLetter(body: string, reason: string): Promise<void> {
     await this.deps.sqs.send(
       new SendMessageCommand({
         QueueUrl: this.config.dlqUrl,
@@ -358,6 +129,310 @@ export class SyncWorker {
         MessageAttributes: { reason: { DataType: 'String', StringValue: reason } },
       }),
     );
+  }
+
+  /**
+   * Makes sure one message arrives when the cool-down ends (`retryInMs` from now) to carry the probe:
+   * the first worker to claim that probe sends it, delayed, with `orderId`; everyone else drops theirs.
+   */
+  async scheduleProbe(tenantId: string, orderId: string, retryInMs: number): Promise<void> {
+    const now = this.now();
+    if (!(await this.state.claimProbe(tenantId, now + retryInMs, now))) return;
+    await this.sendProbe(tenantId, orderId, probeDelaySeconds(retryInMs));
+  }
+
+  /** The probe's carrier found its order settled: the probe goes on with the oldest pending order, at once. */
+  async handOnProbe(tenantId: string, settledOrderId: string, log: Logger): Promise<void> {
+    const next = await this.drain.oldestPending(tenantId);
+    if (next === undefined || next === settledOrderId) return;
+    log.info('the probe’s order is settled: the probe goes on with the oldest pending order', {
+      nextOrderId: next,
+    });
+    await this.sendProbe(tenantId, next, 0);
+  }
+
+  private async sendProbe(tenantId: string, orderId: string, delaySeconds: number): Promise<void> {
+    const message: SyncMessage = { schemaVersion: SCHEMA_VERSION, tenantId, orderId, probe: true };
+    await this.deps.sqs.send(
+      new SendMessageCommand({
+        QueueUrl: this.config.queueUrl,
+        MessageBody: JSON.stringify(message),
+        DelaySeconds: delaySeconds,
+      }),
+    );
+  }
+}
+
+const receiveCount = (record: SQSRecord): number => Number(record.attributes?.ApproximateReceiveCount) || 1;
+
+class SyncInvocation {
+  private readonly tenants = new Map<string, Promise<TenantView>>();
+  private readonly groups = new Map<
+    string,
+    {
+      entries: Entry[];
+      resolve: (r: Map<string, EntryResult>) => void;
+      done: Promise<Map<string, EntryResult>>;
+    }
+  >();
+  private waiting: number;
+  private readonly deadline: number;
+
+  constructor(
+    private readonly worker: SyncWorker,
+    records: number,
+    context: Context,
+  ) {
+    this.waiting = records;
+    this.deadline =
+      worker.now() + context.getRemainingTimeInMillis() - worker.config.complianceTimeoutMs - WRITE_MARGIN_MS;
+  }
+
+  /** Resolves when the record is done with (including dropped); throws when SQS should deliver it again. */
+  async process(record: SQSRecord): Promise<RecordOutcome> {
+    let arrived = false;
+    const arrive = () => {
+      if (arrived) return;
+      arrived = true;
+      if (--this.waiting === 0) this.flush();
+    };
+    try {
+      return await this.handle(record, arrive);
+    } finally {
+      arrive();
+    }
+  }
+
+  private async handle(record: SQSRecord, arrive: () => void): Promise<RecordOutcome> {
+    const { worker } = this;
+    const { logger, metrics, tracing } = worker.deps;
+    const message = parseMessage(record.body);
+    if (!message.success) {
+      logger.error('malformed sync message sent to the DLQ', {
+        messageId: record.messageId,
+        reason: message.reason,
+      });
+      await worker.deadLetter(record.body, `malformed sync message: ${message.reason}`);
+      return 'malformed';
+    }
+    const { tenantId, orderId, drain, probe } = message.data;
+    tracing?.annotate({ tenantId });
+    const log = logger.createChild({ persistentKeys: { tenantId, orderId } });
+    const integration = worker.config.integrations[tenantId];
+    try {
+      const order = await worker.orders.get(tenantId, orderId);
+      if (!order || order.syncStatus !== 'PENDING') {
+        if (probe && integration) await worker.handOnProbe(tenantId, orderId, log);
+        if (order) return 'settled';
+        log.warn('order not found: nothing to sync');
+        return 'missing';
+      }
+      if (!integration) {
+        await worker.orders.markNotRequired(tenantId, orderId);
+        log.info('tenant has no compliance integration: order marked NOT_REQUIRED');
+        return 'not-required';
+      }
+      // Before the breaker is looked at: a record that cannot be sent yet must not take the probe, or
+      // everyone would wait out the probe timeout for a call that was never made.
+      const step = nextStep(order, worker.now(), this.lookupPolicy());
+      if (step.kind === 'wait') {
+        const seconds = Math.max(1, Math.ceil((step.untilMs - worker.now()) / 1000));
+        metrics.addMetric('SyncDeferred', MetricUnit.Count, 1);
+        await worker.retryLater(record, seconds);
+        throw new RetryLaterError(
+          step.why === 'claimed'
+            ? 'another worker holds the order'
+            : 'waiting for an unknown attempt to settle',
+        );
+      }
+      const view = await this.tenant(tenantId);
+      if (!view.settings.enabled) return this.deferred('integration switched off: order stays PENDING', log);
+      const admission = await view.admission;
+      if (!admission) return this.deferred('another worker is probing the state system', log);
+      if (!admission.allowed) {
+        await worker.scheduleProbe(tenantId, orderId, admission.retryInMs);
+        return this.deferred('breaker open: order stays PENDING', log);
+      }
+      const result = await this.join(
+        tenantId,
+        { order, step, body: record.body, receiveCount: receiveCount(record) },
+        arrive,
+      );
+      return await this.settle(record, result, log);
+    } finally {
+      if (drain && integration) await this.continueDrain(tenantId, integration, drain);
+    }
+  }
+
+  private lookupPolicy() {
+    const { config } = this.worker;
+    return {
+      settleMs: config.lookupSettleMs ?? config.complianceTimeoutMs,
+      skewMs: config.clockSkewMs ?? 60_000,
+    };
+  }
+
+  private tenant(tenantId: string): Promise<TenantView> {
+    let view = this.tenants.get(tenantId);
+    if (!view) {
+      view = (async () => {
+        const { state, config, now } = this.worker;
+        const [settings, breaker] = await Promise.all([state.settings(tenantId), state.breaker(tenantId)]);
+        const admitted = admit(breaker.breaker, now(), config.breakerPolicy);
+        // Only a probe changes the breaker; of racing workers, one wins the probe and the rest wait for it.
+        const admission =
+          admitted.allowed && admitted.probe
+            ? state.replaceBreaker(tenantId, breaker, admitted.next).then((won) => (won ? admitted : null))
+            : Promise.resolve(admitted);
+        return { settings, breaker, admission };
+      })();
+      this.tenants.set(tenantId, view);
+    }
+    return view;
+  }
+
+  private join(tenantId: string, entry: Entry, arrive: () => void): Promise<EntryResult> {
+    let group = this.groups.get(tenantId);
+    if (!group) {
+      let resolve!: (r: Map<string, EntryResult>) => void;
+      const done = new Promise<Map<string, EntryResult>>((r) => (resolve = r));
+      group = { entries: [], resolve, done };
+      this.groups.set(tenantId, group);
+    }
+    group.entries.push(entry);
+    const done = group.done;
+    arrive();
+    return done.then(
+      (results) => results.get(entry.order.id) ?? { kind: 'retry', seconds: 1, why: 'not processed' },
+    );
+  }
+
+  /** Every record has been read: each tenant's entries go out together. */
+  private flush(): void {
+    for (const [tenantId, group] of this.groups) {
+      this.runTenant(tenantId, group.entries).then(group.resolve, (error: unknown) => {
+        this.worker.deps.logger.error('tenant batch failed', { tenantId, error: (error as Error).message });
+        group.resolve(
+          new Map(
+            group.entries.map((e) => [
+              e.order.id,
+              { kind: 'retry', seconds: 1, why: (error as Error).message },
+            ]),
+          ),
+        );
+      });
+    }
+  }
+
+  private async runTenant(tenantId: string, entries: readonly Entry[]): Promise<Map<string, EntryResult>> {
+    const { worker } = this;
+    const { config, deps } = worker;
+    const integration = config.integrations[tenantId];
+    const admission = (await (
+      await this.tenant(tenantId)
+    ).admission) as Extract<Admission, { allowed: true }>;
+    const credentials = await deps.credentials.credentials(tenantId, integration);
+    const client = new MetrcClient(
+      {
+        baseUrl: integration.baseUrl,
+        licenseNumber: integration.licenseNumber,
+        credentials,
+        timeoutMs: config.complianceTimeoutMs,
+      },
+      worker.now,
+    );
+    const session = new FacilitySession(
+      { state: worker.state, limiter: worker.limiter, policy: config.breakerPolicy, now: worker.now },
+      {
+        tenantId,
+        integration,
+        client,
+        breaker: admission.next,
+        deadline: this.deadline,
+        probe: admission.probe,
+        limits: limitsOf(integration, config.rateHeadroom),
+      },
+    );
+    const batch = new TenantBatch(
+      {
+        orders: worker.orders,
+        reject: async (body, order, reason) => {
+          await worker.deadLetter(body, reason);
+          await worker.orders.markRejected(tenantId, order.id, new Date(worker.now()), reason);
+        },
+        now: worker.now,
+        ...this.lookupPolicy(),
+        callTimeoutMs: config.complianceTimeoutMs,
+      },
+      session,
+    );
+    const results = await batch.run(entries);
+    if (session.opened) {
+      // Carried by an order this batch left pending, where there is one (a synced one would hand it on).
+      const carrier =
+        entries.find(
+          (e) => !['synced', 'rejected', 'settled'].includes(results.get(e.order.id)?.kind ?? ''),
+        ) ?? entries[0];
+      await worker.scheduleProbe(tenantId, carrier.order.id, config.breakerPolicy.cooldownMs);
+    } else if (session.recovered) {
+      const enqueued = await worker.drain.start(tenantId, integration, worker.now());
+      deps.logger.info('the state system answers again: drain started', { tenantId, enqueued });
+    }
+    return results;
+  }
+
+  private async settle(record: SQSRecord, result: EntryResult, log: Logger): Promise<RecordOutcome> {
+    const { worker } = this;
+    const { metrics } = worker.deps;
+    switch (result.kind) {
+      case 'synced':
+        metrics.addMetric(result.found ? 'SalesFoundByLookup' : 'SalesSynced', MetricUnit.Count, 1);
+        log.info(
+          result.found ? 'receipt found by lookup: order SYNCED' : 'sale recorded by the state system',
+          { receiptId: result.receiptId },
+        );
+        return 'synced';
+      case 'rejected':
+        metrics.addMetric('SalesRejected', MetricUnit.Count, 1);
+        log.warn('sale refused by the state system: order REJECTED and sent to the DLQ', {
+          reason: result.reason,
+        });
+        return 'rejected';
+      case 'settled':
+        return 'settled';
+      case 'deferred':
+        return this.deferred(result.why, log);
+      case 'retry':
+        metrics.addMetric('SyncFailed', MetricUnit.Count, 1);
+        log.warn('not synced: will retry', { why: result.why, inSeconds: result.seconds });
+        await worker.retryLater(record, result.seconds);
+        throw new RetryLaterError(result.why);
+    }
+  }
+
+  private deferred(why: string, log: Logger): RecordOutcome {
+    this.worker.deps.metrics.addMetric('SyncDeferred', MetricUnit.Count, 1);
+    log.info(why);
+    return 'deferred';
+  }
+
+  /** A drain's baton: the next chunk, unless the integration is unusable again (the next probe restarts it). */
+  private async continueDrain(
+    tenantId: string,
+    integration: IntegrationConfig,
+    cursor: string,
+  ): Promise<void> {
+    try {
+      const view = await this.tenant(tenantId);
+      const breaker = (await this.worker.state.breaker(tenantId)).breaker;
+      if (!view.settings.enabled || breaker.state !== 'closed') return;
+      await this.worker.drain.continue(tenantId, integration, cursor, this.worker.now());
+    } catch (error) {
+      this.worker.deps.logger.warn('could not continue the drain; the reconciler will', {
+        tenantId,
+        error: (error as Error).message,
+      });
+    }
   }
 }
 

@@ -1,15 +1,25 @@
 /**
- * `bulkhead drill bad-release --cell ID [--fault-rate R] [--time-scale N] [--json]` and
- * `bulkhead drill rollback --cell ID [--version LABEL] [--tenant ID] [--time-scale N] [--json]`: the
- * drills of lib/release (bad-release-drill.ts, rollback-drill.ts), timed and recorded in the release log.
+ * `bulkhead drill bad-release` and `bulkhead drill rollback`: the drills of lib/release
+ * (bad-release-drill.ts, rollback-drill.ts), timed and recorded in the release log.
  */
+import { functionRole } from '../contracts/names';
 import { type BadReleaseResult, badReleaseDrill, DEFAULT_FAULT_RATE } from '../release/bad-release-drill';
+import { withCellLocks } from '../release/cell-locks';
 import type { ReleaseContext } from '../release/context';
 import { millis, seconds, stamp } from '../release/format';
 import { type RollbackDrill, rollbackDrill } from '../release/rollback-drill';
 
-import { consoleIo, type Io, refuse, UsageError } from './io';
-import { cellOf, type CommandDeps, onReleaseTarget, parseCommand } from './release-commands';
+import { type CommandSpec, numberIn, type OptionSpec } from './command';
+import { type Io, refuse, UsageError } from './io';
+import {
+  cellOf,
+  type CommandDeps,
+  COMMON_OPTIONS,
+  type CommonArgs,
+  FORCE_OPTION,
+  onReleaseTarget,
+  TIME_SCALE_OPTION,
+} from './release-commands';
 
 function printBadRelease(r: BadReleaseResult, io: Io): void {
   io.out(
@@ -26,7 +36,9 @@ function printBadRelease(r: BadReleaseResult, io: Io): void {
   );
   io.out(`  other cells: ${r.otherCells.failures} of ${r.otherCells.requests} requests failed`);
   for (const [fn, w] of Object.entries(r.weightsAfter)) {
-    io.out(`  ${fn}: ${w.map((x) => `v${x.version} ${Math.round(x.weight * 100)}%`).join(', ')}`);
+    io.out(
+      `  ${functionRole(fn)}: ${w.map((x) => `v${x.version} ${Math.round(x.weight * 100)}%`).join(', ')}`,
+    );
   }
   for (const p of r.problems) io.out(`  problem: ${p}`);
 }
@@ -43,9 +55,25 @@ function printRollbackDrill(r: Extract<RollbackDrill, { state: 'rehearsed' }>, c
 interface DrillArgs {
   readonly cell?: string;
   readonly version?: string;
-  readonly tenant?: string;
-  readonly 'fault-rate'?: string;
+  readonly faultRate?: number;
   readonly json?: boolean;
+  readonly force?: string;
+}
+
+type Drill = (ctx: ReleaseContext, values: DrillArgs, io: Io) => Promise<number>;
+
+/** A drill holds its cell's release lock from start to end, as a release does. */
+function locked(command: string, drill: Drill): Drill {
+  return async (ctx, values, io) => {
+    const cell = cellOf(ctx.fleet, values.cell);
+    const run = await withCellLocks(
+      ctx,
+      [cell.id],
+      { reason: command, ...(values.force !== undefined && { force: values.force }) },
+      (held) => drill(held, values, io),
+    );
+    return run.state === 'locked' ? refuse(command, run.problems, io) : run.value;
+  };
 }
 
 async function badRelease(ctx: ReleaseContext, values: DrillArgs, io: Io): Promise<number> {
@@ -56,9 +84,7 @@ async function badRelease(ctx: ReleaseContext, values: DrillArgs, io: Io): Promi
         'CloudFormation deploys, so a fault injected beside the stack would go unwatched',
     );
   }
-  const rate = Number(values['fault-rate'] ?? DEFAULT_FAULT_RATE);
-  if (!(rate > 0 && rate <= 1))
-    throw new UsageError(`--fault-rate must be within (0, 1], got '${values['fault-rate']}'`);
+  const rate = values.faultRate ?? DEFAULT_FAULT_RATE;
   const release = values.version ?? `drill-bad-${stamp(ctx.now())}`;
   const run = await badReleaseDrill(ctx, cell, { faultRate: rate, release });
   if (run.state === 'refused') return refuse('drill bad-release', run.problems, io);
@@ -70,7 +96,7 @@ async function badRelease(ctx: ReleaseContext, values: DrillArgs, io: Io): Promi
 async function rollback(ctx: ReleaseContext, values: DrillArgs, io: Io): Promise<number> {
   const cell = cellOf(ctx.fleet, values.cell);
   const release = values.version ?? `drill-rb-${stamp(ctx.now())}`;
-  const run = await rollbackDrill(ctx, cell, release, { ...(values.tenant && { tenant: values.tenant }) });
+  const run = await rollbackDrill(ctx, cell, release);
   switch (run.state) {
     case 'refused':
       return refuse('drill rollback', run.problems, io);
@@ -90,22 +116,56 @@ async function rollback(ctx: ReleaseContext, values: DrillArgs, io: Io): Promise
   }
 }
 
-export async function drillCommand(
-  argv: readonly string[],
-  io: Io = consoleIo,
-  deps: CommandDeps = {},
-): Promise<number> {
-  const [kind, ...rest] = argv;
-  if (kind !== 'bad-release' && kind !== 'rollback') {
-    throw new UsageError(`drill takes bad-release or rollback, got '${kind ?? ''}'`);
-  }
-  const values = parseCommand(rest, {
-    cell: { type: 'string' },
-    version: { type: 'string' },
-    tenant: { type: 'string' },
-    'fault-rate': { type: 'string' },
-  });
-  return onReleaseTarget(values, io, deps, (ctx) =>
-    kind === 'bad-release' ? badRelease(ctx, values, io) : rollback(ctx, values, io),
-  );
-}
+const CELL_OPTION: OptionSpec = { flags: '--cell <id>', description: 'the cell to drill on', required: true };
+const DRILL_OPTIONS: readonly OptionSpec[] = [TIME_SCALE_OPTION, FORCE_OPTION, ...COMMON_OPTIONS];
+
+export const drillRollbackCommand: CommandSpec<CommandDeps> = {
+  path: ['drill', 'rollback'],
+  summary: 'release to one cell, roll back, check the old version reads what the new one wrote, roll forward',
+  options: [
+    CELL_OPTION,
+    { flags: '--version <label>', description: 'the release label', defaultText: 'drill-rb-<timestamp>' },
+    ...DRILL_OPTIONS,
+  ],
+  examples: ['drill rollback --cell use1-a --time-scale 60'],
+  run: ({ opts, io, deps }) =>
+    onReleaseTarget(
+      opts as CommonArgs,
+      io,
+      deps,
+      (ctx) => locked('drill rollback', rollback)(ctx, opts as DrillArgs, io),
+      {
+        waits: true,
+        check: (fleet) => cellOf(fleet, (opts as DrillArgs).cell),
+      },
+    ),
+};
+
+export const drillBadReleaseCommand: CommandSpec<CommandDeps> = {
+  path: ['drill', 'bad-release'],
+  summary:
+    'release a version that fails some requests to one cell and check it is rolled back by itself (local)',
+  options: [
+    CELL_OPTION,
+    {
+      flags: '--fault-rate <share>',
+      description: 'the share of requests the faulty version fails',
+      parse: numberIn(0, 1, { minExclusive: true }),
+      defaultText: String(DEFAULT_FAULT_RATE),
+    },
+    { flags: '--version <label>', description: 'the release label', defaultText: 'drill-bad-<timestamp>' },
+    ...DRILL_OPTIONS,
+  ],
+  examples: ['drill bad-release --cell use1-a --time-scale 30'],
+  run: ({ opts, io, deps }) =>
+    onReleaseTarget(
+      opts as CommonArgs,
+      io,
+      deps,
+      (ctx) => locked('drill bad-release', badRelease)(ctx, opts as DrillArgs, io),
+      {
+        waits: true,
+        check: (fleet) => cellOf(fleet, (opts as DrillArgs).cell),
+      },
+    ),
+};

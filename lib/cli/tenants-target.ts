@@ -10,6 +10,7 @@ import { chooseTarget, DEFAULT_FLEET_FILE, loadFleet } from './targets';
 
 export interface TenantsTargetArgs {
   readonly target?: string;
+  readonly home?: string;
   readonly config?: string;
 }
 
@@ -21,11 +22,15 @@ export function seedFleetFile(args: TenantsTargetArgs): Fleet {
 }
 
 export function openTenantsTarget(args: TenantsTargetArgs, fleet?: Fleet): TenantsTarget {
-  const choice = chooseTarget(args.target, platformHome());
+  const home = platformHome(args.home);
+  const choice = chooseTarget(args.target, home);
   /* eslint-disable @typescript-eslint/no-require-imports -- only the target used is loaded (lib/cli/targets.ts) */
   if (choice.kind === 'local') {
+    // The target cannot be reached: a failure (exit 1), not bad usage.
     if (!choice.state)
-      throw new UsageError('no local platform is running (start one with `npm start`), or use --target aws');
+      throw new Error(
+        `no local platform is running in ${home} (start one with \`npm start\`), or use --target aws`,
+      );
     const { LocalTenantsTarget } =
       require('../targets/tenants/local-tenants-target') as typeof import('../targets/tenants/local-tenants-target');
     const localFleet = fleet ?? (args.config ? loadFleet(args.config) : undefined);

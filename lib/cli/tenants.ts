@@ -1,37 +1,17 @@
 /**
- * `bulkhead tenants list|place|seed|move`: the tenant lifecycle (lib/tenants), over an AWS or a local target.
- *
- *   bulkhead tenants list [--json]
- *   bulkhead tenants place <tenant> [--region R] [--json]
- *   bulkhead tenants seed [--json]
- *   bulkhead tenants move <tenant> --to <cell> [--settle-seconds N] [--page-size N]
- *
- * Common options: --target aws|local (default: local when a local platform runs, else aws) and
- * --config FILE (the fleet file; default cells.config.ts for aws).
+ * `bulkhead tenants list|place|seed|move`: the tenant lifecycle (lib/tenants), over an AWS or a local target
+ * (`--target`, by default the running local platform, else AWS with the fleet file's router account).
  */
-import { parseArgs } from 'node:util';
-
 import type { Fleet } from '../config/types';
 import { isMoving, type MoveProgress } from '../domain/migration';
 import type { TenantsTarget } from '../targets/tenants/tenants-target';
-import { type MoveTenantOptions, moveTenantTo, settleSeconds } from '../tenants/move';
+import { type MoveTenantOptions, moveTenantTo } from '../tenants/move';
 import { placeNewTenant } from '../tenants/place';
 import { seedFleet } from '../tenants/seed';
 
-import { consoleIo, type Io, printTable, UsageError, withUsage } from './io';
-import { openTenantsTarget, seedFleetFile } from './tenants-target';
-
-const USAGE = `usage: bulkhead tenants <command> [options]
-
-  list [--json]                                 tenant → cell → status
-  place <tenant> [--region R] [--json]          put a new tenant on the emptiest active cell; prints its API key once
-  seed [--json]                                 place every tenant of the fleet file not yet routed on its declared
-                                                cell (run after \`cdk deploy\`); prints each new API key once
-  move <tenant> --to <cell> [--settle-seconds N] [--page-size N]
-                                                move a tenant and its data to another cell (resumable)
-
-options: --target aws|local   where to act (default: local when a local platform runs, else aws)
-         --config FILE        the fleet file (default: cells.config.ts for aws, and for seed)`;
+import { type CommandSpec, integerIn, type OptionSpec } from './command';
+import { consoleIo, type Io, printTable, UsageError } from './io';
+import { openTenantsTarget, seedFleetFile, type TenantsTargetArgs } from './tenants-target';
 
 function moveSummary(move: MoveProgress | undefined): string {
   if (!isMoving(move)) return '';
@@ -79,6 +59,7 @@ export async function placeTenant(
 ): Promise<number> {
   const placed = await placeNewTenant(target, tenantId, options.region);
   if (!placed.ok) {
+    if (placed.badInput) throw new UsageError(placed.reason);
     io.err(`bulkhead tenants place: ${placed.reason}`);
     return 1;
   }
@@ -132,6 +113,7 @@ export async function moveTenantCommand(
     onEvent: (message) => io.err(message),
   });
   if (!moved.ok) {
+    if (moved.badInput) throw new UsageError(moved.reason);
     io.err(`bulkhead tenants move: ${moved.reason}`);
     return 1;
   }
@@ -144,92 +126,113 @@ export async function moveTenantCommand(
   return 0;
 }
 
-function positiveNumber(name: string, raw: string | undefined, allowZero = false): number | undefined {
-  if (raw === undefined) return undefined;
-  const n = Number(raw);
-  if (!Number.isFinite(n) || n < 0 || (!allowZero && n === 0)) {
-    throw new UsageError(`--${name} must be a number ${allowZero ? '≥ 0' : '> 0'}, got '${raw}'`);
-  }
-  return n;
+const TARGET_OPTIONS: readonly OptionSpec[] = [
+  {
+    flags: '--target <kind>',
+    description: 'where to act',
+    choices: ['aws', 'local'],
+    defaultText: 'local when a local platform runs, else aws',
+  },
+  {
+    flags: '--home <dir>',
+    description: "the local platform's home",
+    defaultText: 'BULKHEAD_HOME or .bulkhead/local',
+  },
+  {
+    flags: '--config <file>',
+    description: 'the fleet file',
+    defaultText: 'cells.config.ts for aws, and for seed',
+  },
+];
+const JSON_OPTION: OptionSpec = { flags: '--json', description: 'print the result as JSON' };
+
+interface TenantsArgs extends TenantsTargetArgs {
+  readonly json?: boolean;
+  readonly region?: string;
+  readonly to?: string;
+  readonly pageSize?: number;
 }
 
-const parse = (argv: readonly string[]) =>
-  parseArgs({
-    args: [...argv],
-    allowPositionals: true,
-    options: {
-      target: { type: 'string' },
-      config: { type: 'string' },
-      json: { type: 'boolean' },
-      region: { type: 'string' },
-      to: { type: 'string' },
-      'settle-seconds': { type: 'string' },
-      'page-size': { type: 'string' },
-    },
-  });
-
-/** One subcommand on the target it opens; the target is closed after. */
-async function runSubcommand(sub: string, argv: readonly string[], io: Io): Promise<number> {
-  const { values, positionals } = parse(argv);
-  const expect = (count: number, what: string) => {
-    if (positionals.length !== count)
-      throw new UsageError(`${sub} takes ${what}; run 'bulkhead tenants --help'`);
-  };
-  let target: TenantsTarget | undefined;
+/** Runs `run` on the tenants target the options name (or the deps give), and closes it. */
+async function onTenantsTarget(
+  args: TenantsArgs,
+  deps: TenantsDeps,
+  run: (target: TenantsTarget) => Promise<number>,
+  fleet?: Fleet,
+): Promise<number> {
+  const target = (deps.openTenants ?? openTenantsTarget)(args, fleet);
   try {
-    switch (sub) {
-      case 'list':
-        expect(0, 'no arguments');
-        target = openTenantsTarget(values);
-        return await listTenants(target, values.json ?? false, io);
-      case 'place':
-        expect(1, 'one tenant id');
-        target = openTenantsTarget(values);
-        return await placeTenant(target, positionals[0], { region: values.region, json: values.json }, io);
-      case 'seed': {
-        expect(0, 'no arguments');
-        const fleet = seedFleetFile(values);
-        target = openTenantsTarget(values, fleet);
-        return await seedTenants(target, fleet, { json: values.json }, io);
-      }
-      case 'move': {
-        expect(1, 'one tenant id');
-        if (!values.to) throw new UsageError('move needs --to <cell>');
-        const pageSize = positiveNumber('page-size', values['page-size']);
-        target = openTenantsTarget(values);
-        const settle = settleSeconds(
-          positiveNumber('settle-seconds', values['settle-seconds'], true),
-          target,
-        );
-        if (!settle.ok) throw new UsageError(settle.reason);
-        return await moveTenantCommand(
-          target,
-          positionals[0],
-          values.to,
-          {
-            settleMs: settle.seconds * 1000,
-            ...(pageSize !== undefined && { pageSize: Math.min(Math.floor(pageSize), 1000) }),
-          },
-          io,
-        );
-      }
-      default:
-        throw new UsageError(`unknown command '${sub}'; run 'bulkhead tenants --help'`);
-    }
+    return await run(target);
   } finally {
-    target?.close();
+    target.close();
   }
 }
 
-const subcommand = withUsage('tenants', (argv: readonly string[], io: Io) =>
-  runSubcommand(argv[0], argv.slice(1), io),
-);
-
-export async function tenantsCommand(argv: readonly string[], io: Io = consoleIo): Promise<number> {
-  const [sub] = argv;
-  if (!sub || sub === '--help' || sub === '-h') {
-    io.out(USAGE);
-    return sub ? 0 : 2;
-  }
-  return subcommand(argv, io);
+export interface TenantsDeps {
+  readonly openTenants?: (args: TenantsTargetArgs, fleet?: Fleet) => TenantsTarget;
 }
+
+export const tenantsListCommand: CommandSpec<TenantsDeps> = {
+  path: ['tenants', 'list'],
+  summary: 'every tenant with its cell and status (and its move, while one runs)',
+  options: [JSON_OPTION, ...TARGET_OPTIONS],
+  examples: ['tenants list', 'tenants list --target aws --json'],
+  run: ({ opts, io, deps }) =>
+    onTenantsTarget(opts, deps, (target) => listTenants(target, (opts as TenantsArgs).json ?? false, io)),
+};
+
+export const tenantsPlaceCommand: CommandSpec<TenantsDeps> = {
+  path: ['tenants', 'place'],
+  summary: 'put a new tenant on the active cell with the most room; prints its API key once',
+  args: [{ name: '<tenant>', description: 'the new tenant id (2-63 of a-z, 0-9, -)' }],
+  options: [
+    { flags: '--region <region>', description: 'only cells in this region' },
+    JSON_OPTION,
+    ...TARGET_OPTIONS,
+  ],
+  examples: ['tenants place sunset-dispensary --region us-west-2'],
+  run: ({ args, opts, io, deps }) => {
+    const { region, json } = opts as TenantsArgs;
+    return onTenantsTarget(opts, deps, (target) => placeTenant(target, args[0], { region, json }, io));
+  },
+};
+
+export const tenantsSeedCommand: CommandSpec<TenantsDeps> = {
+  path: ['tenants', 'seed'],
+  summary:
+    "route the fleet file's tenants not yet routed, on their declared cells (after `cdk deploy`); prints each new key once",
+  options: [JSON_OPTION, ...TARGET_OPTIONS],
+  examples: ['tenants seed --target aws'],
+  run: ({ opts, io, deps }) => {
+    const fleet = seedFleetFile(opts);
+    return onTenantsTarget(
+      opts,
+      deps,
+      (target) => seedTenants(target, fleet, { json: (opts as TenantsArgs).json }, io),
+      fleet,
+    );
+  },
+};
+
+export const tenantsMoveCommand: CommandSpec<TenantsDeps> = {
+  path: ['tenants', 'move'],
+  summary: 'move a tenant and its data to another cell: freeze, copy, verify, flip, unfreeze (resumable)',
+  args: [{ name: '<tenant>', description: 'the tenant to move' }],
+  options: [
+    { flags: '--to <cell>', description: 'the cell to move it to', required: true },
+    {
+      flags: '--page-size <n>',
+      description: 'items copied per page',
+      parse: integerIn(1, 1000),
+      defaultText: '500',
+    },
+    ...TARGET_OPTIONS,
+  ],
+  examples: ['tenants move greenleaf --to use1-b'],
+  run: ({ args, opts, io, deps }) => {
+    const { to, pageSize } = opts as TenantsArgs;
+    return onTenantsTarget(opts, deps, (target) =>
+      moveTenantCommand(target, args[0], to!, pageSize !== undefined ? { pageSize } : {}, io),
+    );
+  },
+};

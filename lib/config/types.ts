@@ -14,7 +14,7 @@ export interface DeploymentSettings {
   readonly intervalMinutes?: number;
 }
 
-/** A tenant's compliance-system integration (a Metrc-like API). */
+/** A tenant's compliance-system integration: its facility at the state's Metrc. */
 export interface IntegrationSettings {
   /** Base URL of the compliance API. */
   readonly baseUrl: string;
@@ -29,10 +29,31 @@ export interface IntegrationSettings {
    */
   readonly burst?: number;
   /**
-   * Name of the secret holding the API key (AWS Secrets Manager on AWS; an environment variable locally).
+   * Name of the secret holding the tenant's user API key (AWS Secrets Manager on AWS; an environment
+   * variable locally).
    * @default 'bulkhead/compliance/<tenantId>'
    */
   readonly apiKeySecret?: string;
+  /**
+   * The facility's license number (Metrc's `?licenseNumber=`).
+   * @default the tenant id
+   */
+  readonly licenseNumber?: string;
+  /**
+   * The facility's IANA time zone: Metrc takes a sale's time as the facility's wall-clock time.
+   * @default 'UTC'
+   */
+  readonly timeZone?: string;
+  /**
+   * Name of the secret holding the integrator's vendor API key (one for every facility).
+   * @default 'bulkhead/compliance/vendor'
+   */
+  readonly vendorKeySecret?: string;
+  /**
+   * Receipts per POST, at most 10.
+   * @default 10
+   */
+  readonly batchSize?: number;
 }
 
 export interface TenantSettings {
@@ -67,19 +88,47 @@ export interface RouterSettings {
   readonly region?: string;
 }
 
+/** Who hears of every stack's alarms (on ALARM and on OK). */
+export interface AlarmSettings {
+  /** E-mail addresses subscribed to each stack's alarm topic (each confirms once, by AWS's e-mail). */
+  readonly emails?: readonly string[];
+  /**
+   * An existing SNS topic (ChatOps, a pager) every alarm also notifies. An alarm notifies topics of its
+   * own region only: give one topic per region the fleet uses, or leave it out and subscribe by e-mail.
+   */
+  readonly topicArn?: string;
+}
+
+/** What drills may reach outside the cell. */
+export interface DrillSettings {
+  /**
+   * The compliance sandbox (Metrc's `sandbox-api-*` hosts) the drill tenant of every cell reports its
+   * synthetic sales to. Without it, drills check no sync message on AWS (locally, a sandbox of the
+   * simulator always stands in).
+   */
+  readonly integration?: IntegrationSettings;
+}
+
 export interface FleetConfig {
   readonly defaults?: FleetDefaults;
+  /** Drills' sandbox. @default - none */
+  readonly drill?: DrillSettings;
+  readonly alarms?: AlarmSettings;
   /** Where the router stack lives. @default the first wave-0 cell's account and region */
   readonly router?: RouterSettings;
+  /**
+   * The account release managers work from: every cell and router stack creates a Bulkhead operator role
+   * trusting it, which the release CLI assumes in any other account (README: multi-account fleet).
+   * @default the router's account
+   */
+  readonly operatorAccount?: string;
   readonly cells: readonly CellSettings[];
 }
 
 /** A tenant after normalisation. */
 export interface Tenant {
   readonly id: string;
-  readonly integration?: Required<Omit<IntegrationSettings, 'apiKeySecret'>> & {
-    readonly apiKeySecret: string;
-  };
+  readonly integration?: Required<IntegrationSettings>;
 }
 
 /** A cell after defaults are merged and tenants normalised. */
@@ -92,14 +141,24 @@ export interface Cell {
   readonly bakeMinutes: number;
   readonly account: string;
   readonly region: string;
+  /** The drill tenant's sandbox integration (the fleet file's `drill`, the same in every cell). */
+  readonly drill?: { readonly integration: Required<IntegrationSettings> };
 }
 
 export interface Fleet {
   readonly router: { readonly account: string; readonly region: string };
+  /** The account the operator roles trust (the fleet file's). @default the router's account */
+  readonly operatorAccount?: string;
   readonly cells: readonly Cell[];
+  /** @default - alarms notify each stack's own topic, which has no subscriber */
+  readonly alarms?: AlarmSettings;
 }
 
 /** Typed identity helper for fleet files. */
 export function defineCells(config: FleetConfig): FleetConfig {
   return config;
 }
+
+/** The account the Bulkhead operator roles trust: the fleet file's `operatorAccount`, else the router's. */
+export const operatorAccountOf = (fleet: Pick<Fleet, 'router' | 'operatorAccount'>): string =>
+  fleet.operatorAccount ?? fleet.router.account;

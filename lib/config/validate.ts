@@ -1,55 +1,41 @@
+import { IAM_ROLE_MANAGED_POLICIES_MAX } from '../contracts/aws-limits';
+import { DRILL_TENANT, SMOKE_TENANT } from '../contracts/names';
+
+import { drillIssues, resolveDrill } from './drill';
+import { secretPolicyGroups } from './integrations';
+import { FleetValidationError, type FleetIssue } from './issues';
+import { defaultSecretName, integrationIssues, normaliseIntegration } from './tenant-integration';
 import type { Cell, Fleet, FleetConfig, Tenant } from './types';
 
 export const CELL_ID_PATTERN = /^[a-z0-9][a-z0-9-]{0,30}$/;
 export const TENANT_ID_PATTERN = /^[a-z0-9][a-z0-9-]{1,62}$/;
 export const ACCOUNT_PATTERN = /^\d{12}$/;
 export const REGION_PATTERN = /^[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-\d{1,2}$/;
+const EMAIL_PATTERN = /^[^@\s]+@[^@\s]+\.[^@\s]+$/;
+const TOPIC_ARN_PATTERN = /^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}$/;
 export const DEPLOYMENT_TYPES = ['canary', 'linear', 'allAtOnce'] as const;
 
 const DEFAULT_DEPLOYMENT = { type: 'canary', percent: 10, intervalMinutes: 5 } as const;
 const DEFAULT_BAKE_MINUTES = 10;
-const DEFAULT_RATE_PER_SECOND = 5;
-const DEFAULT_BURST = 1;
 /** CodeDeploy accepts at most two days between traffic-shifting steps. */
 const MAX_INTERVAL_MINUTES = 2880;
+/**
+ * The most tenants a cell can hold with every one of them integrated. Per tenant, the cell stack grows
+ * only by the sync worker's right to read that tenant's API key secret: one ARN in an IAM managed
+ * policy. With the longest tenant id (63 characters), the default secret name and the longest region
+ * and partition, an ARN takes 158 of a policy's 6,144 characters, so 37 fit one policy; the worker's
+ * role has 9 managed policies to give them (IAM's 10 a role, less AWSLambdaBasicExecutionRole): 333
+ * tenants. 300 leaves room. Everything else stays within its limit at that size: the environment does
+ * not grow with tenants (the integrations are a bundled file), the template is some 200 KB (1 MB from
+ * S3), the integrations file some 60 KB. Custom `apiKeySecret` names are checked by `integrationSecrets`.
+ */
+export const MAX_TENANTS_PER_CELL = 300;
+/** IAM managed policies the sync worker's role has for its secrets (AWSLambdaBasicExecutionRole takes one). */
+export const MAX_SECRET_POLICIES = IAM_ROLE_MANAGED_POLICIES_MAX - 1;
 
-/** One thing wrong with a fleet file: where, what was there, and what is allowed. */
-export interface FleetIssue {
-  readonly path: string;
-  readonly received: unknown;
-  readonly allowed: string;
-}
+export { defaultSecretName } from './tenant-integration';
 
-export function formatIssue(issue: FleetIssue): string {
-  return `${issue.path}: received ${describe(issue.received)}; allowed: ${issue.allowed}`;
-}
-
-/** Thrown with every issue of a fleet file at once. */
-export class FleetValidationError extends Error {
-  constructor(
-    readonly source: string,
-    readonly issues: readonly FleetIssue[],
-  ) {
-    super(
-      `${source}: ${issues.length} problem${issues.length === 1 ? '' : 's'} in the fleet\n` +
-        issues.map((i) => `  - ${formatIssue(i)}`).join('\n'),
-    );
-    this.name = 'FleetValidationError';
-  }
-}
-
-function describe(value: unknown): string {
-  if (value === undefined) return 'nothing';
-  // JSON.stringify returns undefined for functions and symbols, and throws for BigInt and cycles.
-  if (typeof value === 'function') return 'a function';
-  let text: string;
-  try {
-    text = JSON.stringify(value) ?? String(value);
-  } catch {
-    text = String(value);
-  }
-  return text.length > 80 ? `${text.slice(0, 77)}...` : text;
-}
+export { FleetValidationError, formatIssue, type FleetIssue } from './issues';
 
 type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -73,12 +59,12 @@ interface Ctx {
 type Rule = (ctx: Ctx) => FleetIssue[];
 
 const KNOWN_KEYS: Record<string, readonly string[]> = {
-  root: ['defaults', 'router', 'cells'],
+  root: ['defaults', 'router', 'operatorAccount', 'alarms', 'drill', 'cells'],
+  alarms: ['emails', 'topicArn'],
   defaults: ['account', 'region', 'deployment', 'bakeMinutes'],
   router: ['account', 'region'],
   cell: ['id', 'wave', 'maxTenants', 'tenants', 'deployment', 'bakeMinutes', 'account', 'region'],
   tenant: ['id', 'integration'],
-  integration: ['baseUrl', 'ratePerSecond', 'burst', 'apiKeySecret'],
   deployment: ['type', 'percent', 'intervalMinutes'],
 };
 
@@ -137,52 +123,13 @@ function bakeIssues(path: string, v: unknown): FleetIssue[] {
   return [{ path, received: v, allowed: 'an integer from 0 to 1440' }];
 }
 
-function integrationIssues(path: string, v: unknown): FleetIssue[] {
-  if (v === undefined) return [];
-  if (!isObj(v))
-    return [{ path, received: v, allowed: 'an object { baseUrl, ratePerSecond?, burst?, apiKeySecret? }' }];
-  const issues = unknownKeys(path, v, 'integration');
-  let url: URL | undefined;
-  try {
-    url = typeof v.baseUrl === 'string' ? new URL(v.baseUrl) : undefined;
-  } catch {
-    url = undefined;
-  }
-  if (!url || !['http:', 'https:'].includes(url.protocol)) {
-    issues.push({ path: `${path}.baseUrl`, received: v.baseUrl, allowed: 'an http(s) URL' });
-  }
-  if (
-    v.ratePerSecond !== undefined &&
-    !(typeof v.ratePerSecond === 'number' && v.ratePerSecond > 0 && v.ratePerSecond <= 1000)
-  ) {
-    issues.push({
-      path: `${path}.ratePerSecond`,
-      received: v.ratePerSecond,
-      allowed: 'a number above 0, at most 1000',
-    });
-  }
-  if (v.burst !== undefined && !(isInt(v.burst) && v.burst >= 1 && v.burst <= 1000)) {
-    issues.push({ path: `${path}.burst`, received: v.burst, allowed: 'an integer from 1 to 1000' });
-  }
-  if (
-    v.apiKeySecret !== undefined &&
-    !(typeof v.apiKeySecret === 'string' && /^[\w/+=.@-]{1,512}$/.test(v.apiKeySecret))
-  ) {
-    issues.push({
-      path: `${path}.apiKeySecret`,
-      received: v.apiKeySecret,
-      allowed: 'a secret name ([A-Za-z0-9/_+=.@-])',
-    });
-  }
-  return issues;
-}
-
 /** The rules, one per concern, each reporting every offending value. */
 export const RULES: Readonly<Record<string, Rule>> = {
   knownKeys: (ctx) => [
     ...unknownKeys('(root)', ctx.root, 'root'),
     ...unknownKeys('defaults', ctx.root.defaults, 'defaults'),
     ...unknownKeys('router', ctx.root.router, 'router'),
+    ...unknownKeys('alarms', ctx.root.alarms, 'alarms'),
     ...ctx.cells.flatMap((c) => unknownKeys(c.path, c.value, 'cell')),
     ...ctx.tenants.flatMap((t) => unknownKeys(t.path, t.value, 'tenant')),
   ],
@@ -217,6 +164,15 @@ export const RULES: Readonly<Record<string, Rule>> = {
         received: t.id,
         allowed: `a string matching ${TENANT_ID_PATTERN}`,
       })),
+  // Drills and smoke tests write as these: a real tenant of the same id would have its data written and removed.
+  tenantIdReserved: (ctx) =>
+    ctx.tenants
+      .filter((t) => t.id === DRILL_TENANT || t.id === SMOKE_TENANT)
+      .map((t) => ({
+        path: typeof t.value === 'string' ? t.path : `${t.path}.id`,
+        received: t.id,
+        allowed: `an id other than ${DRILL_TENANT} and ${SMOKE_TENANT} (reserved for drills and smoke tests)`,
+      })),
   tenantInOneCell: (ctx) => {
     const seen = new Map<unknown, string>();
     const issues: FleetIssue[] = [];
@@ -231,8 +187,14 @@ export const RULES: Readonly<Record<string, Rule>> = {
   maxTenants: (ctx) =>
     ctx.cells.flatMap((c): FleetIssue[] => {
       const max = c.value.maxTenants;
-      if (!isInt(max) || max < 1 || max > 10000) {
-        return [{ path: `${c.path}.maxTenants`, received: max, allowed: 'an integer from 1 to 10000' }];
+      if (!isInt(max) || max < 1 || max > MAX_TENANTS_PER_CELL) {
+        return [
+          {
+            path: `${c.path}.maxTenants`,
+            received: max,
+            allowed: `an integer from 1 to ${MAX_TENANTS_PER_CELL} (what one cell's stack can hold, all integrated)`,
+          },
+        ];
       }
       const count = Array.isArray(c.value.tenants) ? c.value.tenants.length : 0;
       return count > max
@@ -341,6 +303,33 @@ export const RULES: Readonly<Record<string, Rule>> = {
     }
     return issues;
   },
+  operatorAccount: ({ root: { operatorAccount: a } }) =>
+    a === undefined || (typeof a === 'string' && ACCOUNT_PATTERN.test(a))
+      ? []
+      : [{ path: 'operatorAccount', received: a, allowed: 'a 12-digit AWS account id as a string' }],
+  alarms: (ctx) => {
+    const a = ctx.root.alarms;
+    if (a === undefined) return [];
+    if (!isObj(a)) return [{ path: 'alarms', received: a, allowed: 'an object { emails?, topicArn? }' }];
+    const issues: FleetIssue[] = [];
+    const emails = a.emails === undefined ? [] : a.emails;
+    if (!Array.isArray(emails)) {
+      issues.push({ path: 'alarms.emails', received: a.emails, allowed: 'an array of e-mail addresses' });
+    } else {
+      emails.forEach((e, i) => {
+        if (!(typeof e === 'string' && EMAIL_PATTERN.test(e)))
+          issues.push({ path: `alarms.emails[${i}]`, received: e, allowed: 'an e-mail address' });
+      });
+    }
+    if (a.topicArn !== undefined && !(typeof a.topicArn === 'string' && TOPIC_ARN_PATTERN.test(a.topicArn))) {
+      issues.push({
+        path: 'alarms.topicArn',
+        received: a.topicArn,
+        allowed: 'an SNS topic ARN such as arn:aws:sns:us-east-1:123456789012:ops',
+      });
+    }
+    return issues;
+  },
   deployment: (ctx) => [
     ...deploymentIssues('defaults.deployment', ctx.defaults.deployment),
     ...ctx.cells.flatMap((c) => deploymentIssues(`${c.path}.deployment`, c.value.deployment)),
@@ -353,6 +342,39 @@ export const RULES: Readonly<Record<string, Rule>> = {
     ctx.tenants.flatMap((t) =>
       isObj(t.value) ? integrationIssues(`${t.path}.integration`, t.value.integration) : [],
     ),
+  drill: (ctx) =>
+    drillIssues(
+      ctx.root.drill,
+      ctx.tenants.flatMap((t) =>
+        isObj(t.value) && t.value.integration !== undefined
+          ? [{ path: `${t.path}.integration`, integration: t.value.integration }]
+          : [],
+      ),
+    ),
+  integrationSecrets: (ctx) =>
+    ctx.cells.flatMap((c, cellIndex): FleetIssue[] => {
+      const names = ctx.tenants
+        .filter((t) => t.cellIndex === cellIndex && isObj(t.value) && isObj(t.value.integration))
+        .map((t) => ((t.value as Obj).integration as Obj).apiKeySecret ?? defaultSecretName(String(t.id)))
+        .concat(
+          isObj(ctx.root.drill) && isObj(ctx.root.drill.integration) ? [defaultSecretName(DRILL_TENANT)] : [],
+        );
+      const where = {
+        region: String(envField(ctx, c.value, 'region')),
+        account: String(envField(ctx, c.value, 'account')),
+      };
+      const policies = secretPolicyGroups(where, [...new Set(names.map(String))]).length;
+      if (policies <= MAX_SECRET_POLICIES) return [];
+      return [
+        {
+          path: `${c.path}.tenants`,
+          received: `${names.length} integrated tenants, whose API key secrets need ${policies} IAM managed policies`,
+          allowed:
+            `secrets that fit the sync worker's ${MAX_SECRET_POLICIES} policies of 6,144 characters ` +
+            `(IAM: ${IAM_ROLE_MANAGED_POLICIES_MAX} managed policies a role): fewer integrated tenants or shorter apiKeySecret names`,
+        },
+      ];
+    }),
 };
 
 /** Every issue of a raw fleet object, in file order of the rules. Empty when the fleet is valid. */
@@ -405,16 +427,7 @@ function normaliseTenant(
 ): Tenant {
   if (typeof entry === 'string') return { id: entry };
   const { id, integration } = entry;
-  if (!integration) return { id };
-  return {
-    id,
-    integration: {
-      baseUrl: integration.baseUrl,
-      ratePerSecond: integration.ratePerSecond ?? DEFAULT_RATE_PER_SECOND,
-      burst: integration.burst ?? DEFAULT_BURST,
-      apiKeySecret: integration.apiKeySecret ?? `bulkhead/compliance/${id}`,
-    },
-  };
+  return integration ? { id, integration: normaliseIntegration(id, integration) } : { id };
 }
 
 /**
@@ -426,6 +439,7 @@ export function resolveFleet(raw: unknown, source = 'cells.config'): Fleet {
   if (issues.length > 0) throw new FleetValidationError(source, issues);
   const config = raw as FleetConfig;
   const defaults = config.defaults ?? {};
+  const drill = resolveDrill(config);
   const cells: Cell[] = config.cells.map((c) => {
     const d = c.deployment ?? defaults.deployment ?? DEFAULT_DEPLOYMENT;
     return {
@@ -441,6 +455,7 @@ export function resolveFleet(raw: unknown, source = 'cells.config'): Fleet {
       bakeMinutes: c.bakeMinutes ?? defaults.bakeMinutes ?? DEFAULT_BAKE_MINUTES,
       account: (c.account ?? defaults.account) as string,
       region: (c.region ?? defaults.region) as string,
+      ...(drill && { drill }),
     };
   });
   const firstCanary = [...cells].sort((a, b) => a.wave - b.wave)[0];
@@ -449,6 +464,8 @@ export function resolveFleet(raw: unknown, source = 'cells.config'): Fleet {
       account: config.router?.account ?? defaults.account ?? firstCanary.account,
       region: config.router?.region ?? defaults.region ?? firstCanary.region,
     },
+    ...(config.operatorAccount && { operatorAccount: config.operatorAccount }),
     cells,
+    ...(config.alarms && { alarms: config.alarms }),
   };
 }

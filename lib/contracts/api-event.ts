@@ -45,6 +45,24 @@ export interface FunctionUrlRequest {
   readonly protocol?: string;
   /** @default '127.0.0.1' */
   readonly sourceIp?: string;
+  /** The caller an `AWS_IAM` URL authenticated: its `requestContext.authorizer.iam`. */
+  readonly iam?: FunctionUrlIamCaller;
+}
+
+/**
+ * Who called an `AWS_IAM` function URL, as Lambda puts it in the event (`requestContext.authorizer.iam`,
+ * "Lambda function URL request and response payloads"): set by Lambda from the verified signature, so a
+ * function can trust it where it cannot trust a header.
+ */
+export interface FunctionUrlIamCaller {
+  readonly accessKey: string;
+  readonly accountId: string;
+  readonly callerId: string;
+  readonly cognitoIdentity: null;
+  readonly principalOrgId: string | null;
+  /** `arn:aws:sts::111122223333:assumed-role/name/session` for a role session. */
+  readonly userArn: string;
+  readonly userId: string;
 }
 
 /** The Function URL event (payload format 2.0) of an HTTP request. */
@@ -69,7 +87,8 @@ export function toFunctionUrlEvent(req: FunctionUrlRequest): APIGatewayProxyEven
     isBase64Encoded: req.isBase64Encoded ?? false,
     requestContext: {
       // What a Function URL reports for a caller it does not know by account.
-      accountId: 'anonymous',
+      accountId: req.iam?.accountId ?? 'anonymous',
+      ...(req.iam && { authorizer: { iam: req.iam } }),
       apiId: urlId,
       domainName,
       domainPrefix: urlId,

@@ -15,6 +15,13 @@ export const CELL_TABLE_KEYS = {
   pendingIndex: 'pending',
   pendingPartitionKey: 'pendingTenant',
   pendingSortKey: 'pendingSince',
+  /**
+   * Sparse GSI of synced orders that no reconciliation has yet seen in the state system: pk tenant id,
+   * sk when the state system was asked to record the receipt (ISO). The reconciler judges these.
+   */
+  unverifiedIndex: 'unverified',
+  unverifiedPartitionKey: 'unverifiedTenant',
+  unverifiedSortKey: 'recordedAt',
   /** Epoch seconds after which DynamoDB may delete the item (idempotency records, breaker probes). */
   ttlAttribute: 'expiresAt',
 } as const;
@@ -23,3 +30,8 @@ export const CELL_TABLE_KEYS = {
 export const ROUTES_TABLE_KEYS = { partitionKey: 'tenantId' } as const;
 /** Cell registry: one item per cell. */
 export const REGISTRY_TABLE_KEYS = { partitionKey: 'cellId' } as const;
+/**
+ * Releases table: the shared release log (pk `LOG`, sk `<at>#<id>`, oldest first) and one lock item per
+ * cell (pk `LOCK#<cellId>`, sk `LOCK`).
+ */
+export const RELEASES_TABLE_KEYS = { partitionKey: 'pk', sortKey: 'sk' } as const;

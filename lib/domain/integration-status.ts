@@ -5,36 +5,50 @@ export type StatusColour = 'green' | 'orange' | 'red';
 export interface IntegrationFacts {
   /** Orders waiting to sync. */
   readonly pending: number;
-  /** Epoch ms of the last successful sync, if any. */
+  /** Epoch ms of the last successful call to the state system, if any. */
   readonly lastSuccessAt?: number;
   /** Epoch ms since the oldest pending order has waited. */
   readonly oldestPendingSince?: number;
   readonly breaker: BreakerState;
   readonly enabled: boolean;
+  /** Epoch ms at which the oldest synced order not yet seen by a reconciliation was recorded. */
+  readonly oldestUnverifiedAt?: number;
 }
 
-/** No successful sync for this long with work pending is red (the Metrc-outage playbook's threshold). */
+export interface ColourThresholds {
+  /** No successful call for this long with work waiting: red. */
+  readonly redAfterMs: number;
+  /** Work waiting this long (the reconciler's grace): orange. */
+  readonly orangeAfterMs: number;
+  /**
+   * Synced work no reconciliation has confirmed for this long: orange (reconciliation is behind).
+   * @default Infinity (not judged)
+   */
+  readonly reconcileStaleMs?: number;
+}
+
+/** No successful call for this long with work pending is red (the Metrc-outage playbook's threshold). */
 export const RED_AFTER_MS = 20 * 60 * 1000;
 /** Work pending for this long without being red yet is orange. */
 export const ORANGE_AFTER_MS = 60 * 1000;
 
 /**
- * Green: nothing waits, or it is flowing. Orange: work is waiting (the breaker is not closed, the
- * integration is switched off, or the oldest order has waited a minute). Red: work is waiting and
- * nothing has synced for 20 minutes.
+ * Green: synced and reconciled recently (nothing waits, or it is flowing). Orange: behind (the breaker
+ * is not closed, the integration is switched off, the oldest order has waited past the grace, or synced
+ * work waits for a reconciliation). Red: work waits and no call has succeeded for 20 minutes.
  */
 export function integrationColour(
   f: IntegrationFacts,
   now: number,
-  thresholds: { redAfterMs: number; orangeAfterMs: number } = {
-    redAfterMs: RED_AFTER_MS,
-    orangeAfterMs: ORANGE_AFTER_MS,
-  },
+  thresholds: ColourThresholds = { redAfterMs: RED_AFTER_MS, orangeAfterMs: ORANGE_AFTER_MS },
 ): StatusColour {
-  if (f.pending === 0) return 'green';
+  const staleMs = thresholds.reconcileStaleMs ?? Infinity;
+  const unreconciled = f.oldestUnverifiedAt !== undefined && now - f.oldestUnverifiedAt >= staleMs;
+  if (f.pending === 0) return unreconciled ? 'orange' : 'green';
   const waitingSince = f.oldestPendingSince ?? now;
   const quietSince = Math.max(f.lastSuccessAt ?? 0, waitingSince);
   if (now - quietSince >= thresholds.redAfterMs) return 'red';
-  if (!f.enabled || f.breaker !== 'closed' || now - waitingSince >= thresholds.orangeAfterMs) return 'orange';
+  const behind = now - waitingSince >= thresholds.orangeAfterMs;
+  if (!f.enabled || f.breaker !== 'closed' || behind || unreconciled) return 'orange';
   return 'green';
 }

@@ -8,27 +8,29 @@
  *
  * - freeze: the route is frozen when the move begins (writes answer 503, reads go on); then the source's
  *   integration is switched off (its previous value remembered first) so the source worker cannot sync
- *   an order that is about to move, the cell's copy of the tenant's key is marked frozen (a router serving
- *   from its baked routes, without the store, is then refused writes by the cell itself), and the move
- *   waits until no router can still hold the unfrozen route.
+ *   an order that is about to move, and the cell's copy of the tenant's key is marked frozen: the cell
+ *   itself refuses writes from then on, whatever route a router has cached, so nothing waits for caches.
+ *   A write the cell accepted just before the mark and that lands during the copy is caught by verify.
  * - copy: the tenant's items, page by page, with idempotent puts; the cursor is saved after each page.
  *   A copy from the start first empties the target of the tenant's items.
  * - verify: count and checksum equal at source and target, or the copy starts over.
  * - flip: the route points at the target (only if still frozen and still at the source).
- * - unfreeze: the integration setting is restored and the key copy unmarked at the target, then the
- *   route is active again.
- * - cleanup: pending sync work is enqueued at the target; once no router can still read from the
- *   source, the source's items are deleted.
+ * - unfreeze: the source's key copy is marked moved (the source then answers every request "moved", and
+ *   a router re-resolves the route and sends it on: `lambdas/router/moved.ts`); the integration setting is
+ *   restored and the key copy unmarked at the target, then the route is active again.
+ * - cleanup: pending sync work is enqueued at the target and the source's items are deleted, all but the
+ *   moved mark, which keeps answering routers that still have the old route cached.
  */
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 
+import { DEFAULT_LEASE_MS, leaseFor, leaseNeedsRenewal, leaseRefusal, type MoveLease } from './move-lease';
 import type { CellCapacity } from './placement';
 
 export const MOVE_STEPS = ['freeze', 'copy', 'verify', 'flip', 'unfreeze', 'cleanup', 'done'] as const;
 export type MoveStep = (typeof MOVE_STEPS)[number];
 
 /** A move in progress (or finished: `step: 'done'`), as persisted on the tenant's route. */
-export interface MoveProgress {
+export interface MoveProgress extends MoveLease {
   readonly tenantId: string;
   readonly from: string;
   readonly to: string;
@@ -118,8 +120,14 @@ export function refuseMove(
 }
 
 /** The progress record a new move starts with (written together with the freeze). */
-export function startMove(tenant: TenantPlacement, to: string, now: number): MoveProgress {
+export function startMove(
+  tenant: TenantPlacement,
+  to: string,
+  now: number,
+  lease: MoveLease = {},
+): MoveProgress {
   return {
+    ...lease,
     tenantId: tenant.tenantId,
     from: tenant.cellId,
     to,
@@ -179,6 +187,21 @@ export class ItemsChecksum {
 
 // ---- the runner -------------------------------------------------------------------------------
 
+/** ` (N items/s)` over the items copied by this run so far, each call adding a page; empty before any time passed. */
+/** The copy's pace so far, and at that pace how long the rest of `total` (its items still to copy) takes. */
+function copyMeter(now: () => number): (items: number, left: number) => string {
+  const started = now();
+  let copied = 0;
+  return (items, left) => {
+    copied += items;
+    const seconds = (now() - started) / 1000;
+    if (seconds <= 0) return '';
+    const rate = copied / seconds;
+    const eta = left > 0 && rate > 0 ? `, about ${Math.ceil(left / rate)} s left` : '';
+    return ` (${Math.round(rate)} items/s${eta})`;
+  };
+}
+
 export type Item = Record<string, unknown>;
 
 /** One cell's view of one tenant's data. */
@@ -208,6 +231,10 @@ export interface TenantData {
    * that item is left without it.
    */
   setTenantFrozen(tenantId: string, frozen: boolean): Promise<void>;
+  /** Marks the cell's copy of the tenant's key moved to cell `to` (see `TenantItem.movedTo`), if there is one. */
+  setTenantMoved(tenantId: string, to: string): Promise<void>;
+  /** Whether the item is that mark, which the source keeps after the clean-up. */
+  isMoveMarker(item: Item): boolean;
 }
 
 export interface RouteChange {
@@ -229,21 +256,19 @@ export interface MovePorts {
    */
   save(prev: MoveProgress, next: MoveProgress, change?: RouteChange): Promise<boolean>;
   now(): number;
-  sleep(ms: number): Promise<void>;
 }
 
 export interface MoveOptions {
   /** Items per copied page. @default 500 */
   readonly pageSize?: number;
-  /**
-   * How long after the freeze (and after the flip) a router may still act on the route it cached
-   * before, plus the longest request or sync in flight. @default 45000
-   */
-  readonly settleMs?: number;
   /** Copy restarts after a failed verification before giving up, per run. @default 3 */
   readonly maxRestarts?: number;
   /** What happens, for the operator (`copied N/M items`). */
   readonly onEvent?: (message: string, progress: MoveProgress) => void;
+  /** This run's id, for the lease on the move record. @default a random one */
+  readonly owner?: string;
+  /** How long the lease lasts from its last renewal. @default 60000 */
+  readonly leaseMs?: number;
   /** Called after every persisted progress; a throw here stops the move there (tests). */
   readonly afterSave?: (progress: MoveProgress) => void | Promise<void>;
 }
@@ -275,9 +300,15 @@ export async function moveTenant(
 ): Promise<MoveResult> {
   const refusal = refuseMove(tenant, to, cells);
   if (refusal) return { ok: false, reason: refusal };
+  const owner = options.owner ?? randomUUID();
+  const leaseMs = options.leaseMs ?? DEFAULT_LEASE_MS;
   let progress = tenant.move;
+  if (isMoving(progress)) {
+    const held = leaseRefusal(tenant.tenantId, progress, owner, ports.now());
+    if (held) return { ok: false, reason: held };
+  }
   if (!isMoving(progress)) {
-    progress = startMove(tenant, to, ports.now());
+    progress = startMove(tenant, to, ports.now(), leaseFor(owner, leaseMs, ports.now()));
     if (!(await ports.begin(progress))) throw new MoveConflictError(progress);
     options.onEvent?.(
       `froze ${tenant.tenantId} on ${tenant.cellId}: writes answer 503, reads go on`,
@@ -287,7 +318,7 @@ export async function moveTenant(
   } else {
     options.onEvent?.(`resuming the move of ${tenant.tenantId} to ${to} at step ${progress.step}`, progress);
   }
-  return { ok: true, progress: await runMove(progress, ports, options) };
+  return { ok: true, progress: await runMove(progress, ports, { ...options, owner, leaseMs }) };
 }
 
 /** Runs a persisted move from its step to `done`. */
@@ -297,29 +328,31 @@ export async function runMove(
   options: MoveOptions = {},
 ): Promise<MoveProgress> {
   const pageSize = options.pageSize ?? 500;
-  const settleMs = options.settleMs ?? 45_000;
   const maxRestarts = options.maxRestarts ?? 3;
+  const owner = options.owner ?? randomUUID();
+  const leaseMs = options.leaseMs ?? DEFAULT_LEASE_MS;
   const { source, target } = ports;
   const tenantId = start.tenantId;
   let p = start;
   let restartsThisRun = 0;
 
   const event = (message: string) => options.onEvent?.(message, p);
+  // Every save renews the lease, on the condition that this run still holds it.
   const persist = async (next: MoveProgress, change?: RouteChange) => {
-    if (!(await ports.save(p, next, change))) throw new MoveConflictError(p);
-    p = next;
+    const leased = { ...next, ...leaseFor(owner, leaseMs, ports.now()) };
+    if (!(await ports.save(p, leased, change))) throw new MoveConflictError(p);
+    p = leased;
     await options.afterSave?.(p);
   };
-  const settle = async (since: string | undefined, why: string) => {
-    const wait = (since ? Date.parse(since) : 0) + settleMs - ports.now();
-    if (wait <= 0) return;
-    event(`waiting ${Math.ceil(wait / 1000)} s ${why}`);
-    await ports.sleep(wait);
+  /** Before each write to the tenant's data: a run that lost its lease stops here, having written nothing. */
+  const leased = async () => {
+    if (p.owner !== owner || leaseNeedsRenewal(p, leaseMs, ports.now())) await persist({ ...p });
   };
   const emptyTarget = async () => {
     for (;;) {
       const { items } = await target.page(tenantId, undefined, pageSize);
       if (items.length === 0) return;
+      await leased();
       await target.remove(items);
     }
   };
@@ -331,26 +364,30 @@ export async function runMove(
         if (p.integrationWasEnabled === undefined) {
           await persist({ ...p, integrationWasEnabled: await source.integrationEnabled(tenantId) });
         }
+        await leased();
         await source.setIntegrationEnabled(tenantId, false);
         await source.setTenantFrozen(tenantId, true);
-        await settle(p.startedAt, 'for routers to drop the unfrozen route and in-flight work to finish');
         await persist({ ...p, step: 'copy' });
         break;
       }
       case 'copy': {
         if (p.cursor === undefined && p.copied === 0) await emptyTarget();
         if (p.total === undefined) await persist({ ...p, total: await source.count(tenantId) });
+        const copyRate = copyMeter(() => ports.now());
         for (;;) {
           const page = await source.page(tenantId, p.cursor, pageSize);
+          await leased();
           if (page.items.length > 0) await target.put(page.items);
           const copied = p.copied + page.items.length;
           if (page.cursor === undefined) {
             await persist({ ...p, step: 'verify', cursor: undefined, copied });
-            event(`copied ${copied}/${p.total} items`);
+            event(`copied ${copied}/${p.total} items${copyRate(page.items.length, 0)}`);
             break;
           }
           await persist({ ...p, cursor: page.cursor, copied });
-          event(`copied ${copied}/${p.total} items`);
+          event(
+            `copied ${copied}/${p.total} items${copyRate(page.items.length, (p.total ?? copied) - copied)}`,
+          );
         }
         break;
       }
@@ -392,6 +429,8 @@ export async function runMove(
         break;
       }
       case 'unfreeze': {
+        await leased();
+        await source.setTenantMoved(tenantId, p.to);
         await target.setIntegrationEnabled(tenantId, p.integrationWasEnabled ?? true);
         await target.setTenantFrozen(tenantId, false);
         await persist({ ...p, step: 'cleanup' }, { status: 'active' });
@@ -400,19 +439,22 @@ export async function runMove(
       }
       case 'cleanup': {
         if (p.enqueued === undefined) {
+          await leased();
           await persist({ ...p, enqueued: await target.enqueuePendingSyncs(tenantId) });
           event(`enqueued ${p.enqueued} pending orders for sync at ${p.to}`);
         }
-        await settle(p.flippedAt, `for routers to stop reading ${tenantId} from ${p.from}`);
         // Deleting is the one step that cannot be undone: make sure the route still points at the target.
         await persist({ ...p });
         let removed = 0;
-        for (;;) {
-          const { items } = await source.page(tenantId, undefined, pageSize);
-          if (items.length === 0) break;
-          await source.remove(items);
-          removed += items.length;
-        }
+        let cursor: string | undefined;
+        do {
+          const page = await source.page(tenantId, cursor, pageSize);
+          const data = page.items.filter((item) => !source.isMoveMarker(item));
+          await leased();
+          if (data.length > 0) await source.remove(data);
+          removed += data.length;
+          cursor = page.cursor;
+        } while (cursor !== undefined);
         event(`removed ${removed} items of ${tenantId} from ${p.from}`);
         await persist({
           ...p,

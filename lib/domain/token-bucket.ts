@@ -34,3 +34,22 @@ export function take(bucket: Bucket | undefined, now: number, limit: RateLimit):
   if (filled.tokens >= 1) return { ok: true, next: { ...filled, tokens: filled.tokens - 1 } };
   return { ok: false, next: filled, waitMs: Math.ceil(((1 - filled.tokens) / limit.ratePerSecond) * 1000) };
 }
+
+/**
+ * Takes one token now or ahead of time: the bucket may go below zero by what `maxWaitMs` of refill pays
+ * back, and the caller makes its call after `waitMs`. Callers that reserve one after another go out one
+ * token's time apart, in the order they reserved, without polling for a token or racing for it, so a
+ * shared bucket is used up to its rate, never past it.
+ */
+export function reserve(
+  bucket: Bucket | undefined,
+  now: number,
+  limit: RateLimit,
+  maxWaitMs: number,
+): { readonly ok: boolean; readonly next: Bucket; readonly waitMs: number } {
+  const filled = refill(bucket, now, limit);
+  const tokens = filled.tokens - 1;
+  const waitMs = tokens >= 0 ? 0 : Math.ceil((-tokens / limit.ratePerSecond) * 1000);
+  if (waitMs > maxWaitMs) return { ok: false, next: filled, waitMs };
+  return { ok: true, next: { tokens, updatedAt: now }, waitMs };
+}

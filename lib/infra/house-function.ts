@@ -1,6 +1,6 @@
 import * as path from 'node:path';
 
-import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { CfnResource, Duration, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
@@ -8,7 +8,10 @@ import { LogLevel, NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-n
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 
-import { acknowledge } from './nag';
+import { LAMBDA_ENVIRONMENT_MAX_BYTES } from '../contracts/aws-limits';
+
+import { deployedEnvironmentBytes } from './environment-size';
+import { acknowledge, acknowledgeRolePolicy, BASIC_EXECUTION_ROLE } from './nag';
 
 /** The folder holding every handler's source. */
 export const LAMBDAS_DIR = path.join(__dirname, '..', '..', 'lambdas');
@@ -27,6 +30,11 @@ export interface HouseFunctionProps {
   readonly memorySize?: number;
   /** Values substituted at bundle time (esbuild `define`), for data too large for environment variables. @default {} */
   readonly define?: Record<string, string>;
+  /**
+   * Files written beside the handler in the bundle (name → content), for configuration too large for
+   * environment variables; the handler reads them from its own directory. @default {}
+   */
+  readonly files?: Readonly<Record<string, string>>;
   /** @default - a new role with basic execution rights */
   readonly role?: iam.IRole;
   /** @default logs.RetentionDays.ONE_MONTH */
@@ -39,12 +47,36 @@ export interface ErrorsAlarmProps {
   readonly threshold: number;
 }
 
+const FILE_NAME = /^[\w][\w.-]*$/;
+
+/**
+ * Bundles `files` beside the handler. Their contents travel in the bundling environment, which is part
+ * of the asset's cache key: two functions of the same code with different files never share a bundle.
+ */
+function bundledFiles(files: Readonly<Record<string, string>>) {
+  const entries = Object.entries(files);
+  const bad = entries.map(([name]) => name).filter((name) => !FILE_NAME.test(name));
+  if (bad.length > 0) throw new Error(`bundled file names must be plain file names, got ${bad.join(', ')}`);
+  if (entries.length === 0) return {};
+  const variable = (i: number) => `BULKHEAD_BUNDLED_FILE_${i}`;
+  return {
+    environment: Object.fromEntries(entries.map(([, content], i) => [variable(i), content])),
+    commandHooks: {
+      beforeBundling: () => [],
+      beforeInstall: () => [],
+      afterBundling: (_inputDir: string, outputDir: string) =>
+        entries.map(([name], i) => `printf '%s' "$${variable(i)}" > "${outputDir}/${name}"`),
+    },
+  };
+}
+
 /**
  * The one way Bulkhead builds a Lambda function: Node 22 on arm64, active X-Ray tracing (the handlers'
  * Powertools Tracer records each invocation and SDK call and passes the trace on to the cell the router
  * forwards to; `lambdas/shared/tracing.ts`), a log group with
  * retention, versions kept on replacement (rollbacks need the old version), and one esbuild bundle
  * that carries every dependency, so the code the local platform runs is byte for byte what deploys.
+ * `cdk synth` fails for a function whose environment would be over Lambda's 4 KB once deployed.
  */
 export class HouseFunction extends NodejsFunction {
   constructor(scope: Construct, id: string, props: HouseFunctionProps) {
@@ -79,33 +111,40 @@ export class HouseFunction extends NodejsFunction {
         externalModules: [],
         define: props.define,
         logLevel: LogLevel.ERROR,
+        ...bundledFiles(props.files ?? {}),
       },
     });
-    acknowledge(
-      this,
-      {
-        id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
-        reason: 'AWSLambdaBasicExecutionRole only grants writing to the function’s own log streams.',
-      },
-      {
-        id: 'AwsSolutions-IAM5[Resource::*]',
-        reason: 'X-Ray trace segments cannot be scoped to a resource (the X-Ray API has no resource ARNs).',
-      },
-      {
-        id: 'AwsSolutions-IAM5[Action::kms:GenerateDataKey*]',
-        reason:
-          'CDK’s KMS grant for encrypting with the cell’s own key; the statement is scoped to that one key.',
-      },
-      {
-        id: 'AwsSolutions-IAM5[Action::kms:ReEncrypt*]',
-        reason: 'CDK’s KMS grant for the cell’s own key; the statement is scoped to that one key.',
-      },
-      {
-        id: 'AwsSolutions-L1',
-        reason:
-          'Pinned to Node.js 22, the runtime the handlers are built and tested for; a runtime move is a release of its own.',
-      },
+    this.node.addValidation({ validate: () => this.validateEnvironment() });
+    acknowledge(this, BASIC_EXECUTION_ROLE, {
+      id: 'AwsSolutions-L1',
+      reason:
+        'Pinned to Node.js 22, the runtime the handlers are built and tested for; a runtime move is a release of its own.',
+    });
+    // Tracing has created the role's policy by now; later grants land in the same one.
+    if (this.role) acknowledgeRolePolicy(this.role);
+  }
+
+  /**
+   * The environment as synthesized, each reference counted at the longest value CloudFormation can put
+   * there, against Lambda's 4 KB (LAMBDA_ENVIRONMENT_MAX_BYTES): past it, the deploy fails.
+   */
+  private validateEnvironment(): string[] {
+    const stack = Stack.of(this);
+    const cfn = this.node.defaultChild as lambda.CfnFunction;
+    const resolved = stack.resolve(cfn.environment) as { variables?: Record<string, unknown> } | undefined;
+    const types = new Map(
+      stack.node
+        .findAll()
+        .filter(CfnResource.isCfnResource)
+        .map((r) => [stack.resolve(r.logicalId) as string, r.cfnResourceType]),
     );
+    const region = Token.isUnresolved(stack.region) ? undefined : stack.region;
+    const bytes = deployedEnvironmentBytes(resolved?.variables ?? {}, (id) => types.get(id), region);
+    if (bytes <= LAMBDA_ENVIRONMENT_MAX_BYTES) return [];
+    return [
+      `the environment of ${this.node.path} would be ${bytes} bytes once deployed, over Lambda's ` +
+        `${LAMBDA_ENVIRONMENT_MAX_BYTES}-byte (4 KB) limit on environment variables`,
+    ];
   }
 
   /** An alarm on this function's errors, made in `scope` as `id` (its logical id is the stack's). */

@@ -75,7 +75,7 @@ export async function badReleaseDrill(
   if (done.result === 'succeeded') {
     // The faulty version was not caught: it must not stay live.
     const why = 'bad-release drill: the faulty version was not rolled back automatically';
-    logRollback(target, await target.rollback(cell, why), why, release);
+    logRollback(target, await target.rollback(cell, why), why, { release, drill: 'bad-release' });
     ctx.progress(`[${cell.id}] drill: the faulty version went live; rolled back by the drill`);
   }
   const after = await target.status(cell);

@@ -62,13 +62,19 @@ export function logRollback(
   target: ReleaseTarget,
   r: RollbackResult,
   why: string,
-  release?: string,
-  automatic = false,
+  /** The release rolled back; whether the deployer decided it; the drill it is part of (a rehearsal). */
+  context: {
+    readonly release?: string;
+    readonly automatic?: boolean;
+    readonly drill?: 'rollback' | 'bad-release';
+  } = {},
 ): void {
+  const { release, automatic = false, drill } = context;
   target.log.append({
     kind: 'rollback',
     cell: r.cellId,
     ...(release && { release }),
+    ...(drill && { drill }),
     why,
     from: r.from,
     to: r.to,

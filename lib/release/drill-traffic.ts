@@ -1,11 +1,9 @@
 /** The bad-release drill's traffic: steady synthetic reads on cells' live aliases until stopped. */
 import type { Cell } from '../config/types';
 import type { ApiResponse } from '../contracts/api-event';
+import { DRILL_TENANT } from '../contracts/names';
 import type { TrafficSample } from '../domain/release';
 import type { ReleaseTarget } from '../targets/release/release-target';
-
-/** The drill's synthetic traffic reads as this tenant (it writes nothing). */
-export const DRILL_TENANT = 'bulkhead-drill';
 
 export interface DrillTraffic {
   readonly samples: readonly TrafficSample[];

@@ -2,23 +2,24 @@
  * The rollback drill on a cell that runs the release: roll back, check that the old version reads what the
  * new one wrote (orders, and the sync message of an order the new version wrote while the old one was live),
  * roll forward. Recorded in the release log; the drill gate reads it.
+ *
+ * It reads and writes only as the cell's reserved drill tenant, whose integration is a sandbox (or none),
+ * never as a real tenant, and removes that tenant's data when it is done, whatever happened.
  */
 import type { Cell } from '../config/types';
-import { cellApiFunctionName, SMOKE_TENANT } from '../contracts/names';
+import { cellApiFunctionName, DRILL_TENANT } from '../contracts/names';
 import type { DrillRecord } from '../domain/release';
 import type { ReleaseTarget, RollbackResult } from '../targets/release/release-target';
 
 import type { ReleaseContext } from './context';
 import { logRollback } from './deployments';
 import { type DrillStep, DrillSteps, expectStatus } from './drill-steps';
-import { moves } from './format';
+import { clockTime, moves, seconds } from './format';
 
 /** The drills' synthetic reads and writes use this SKU. */
 export const DRILL_SKU = 'bulkhead-drill-sku';
 
 export interface RehearsalOptions {
-  /** The tenant whose orders are written by the new version and read by the old one. */
-  readonly tenant?: string;
   /** How long the old sync worker may take to process the new version's message. @default 60000 */
   readonly syncTimeoutMs?: number;
 }
@@ -32,6 +33,8 @@ export interface Rehearsal {
 interface Order {
   readonly id: string;
   readonly items: unknown;
+  /** `PENDING` when the drill tenant has a sandbox integration here (a sync message was queued). */
+  readonly syncStatus?: string;
 }
 
 /** The drill's calls to one version of the cell's API, as the drill tenant. */
@@ -43,6 +46,10 @@ class DrillCalls {
     private readonly cell: Cell,
     readonly tenant: string,
   ) {}
+
+  get cellId(): string {
+    return this.cell.id;
+  }
 
   async stock(version: string): Promise<string | undefined> {
     const res = await this.target.invoke(this.cell, version, {
@@ -84,9 +91,13 @@ class DrillCalls {
     return undefined;
   }
 
-  /** The sync status of the last order, read through `version`. */
-  async syncStatus(version: string): Promise<{ id: string; status?: string; body: unknown }> {
-    const id = this.orders.at(-1)!.id;
+  /** Whether the cell queued a sync message for the drill's orders (its drill tenant has a sandbox). */
+  get integrated(): boolean {
+    return this.orders.some((o) => o.syncStatus !== undefined && o.syncStatus !== 'NOT_REQUIRED');
+  }
+
+  /** The sync status of an order, read through `version`. */
+  async syncStatus(version: string, id: string): Promise<{ id: string; status?: string; body: unknown }> {
     const res = await this.target.invoke(this.cell, version, {
       method: 'GET',
       path: `/orders/${id}`,
@@ -94,9 +105,19 @@ class DrillCalls {
     });
     return { id, status: (res.body as { syncStatus?: string } | undefined)?.syncStatus, body: res.body };
   }
+
+  /** Removes everything the drill tenant has in the cell (the cell refuses this for any real tenant). */
+  async remove(): Promise<string | undefined> {
+    const res = await this.target.invoke(this.cell, 'live', {
+      method: 'DELETE',
+      path: '/synthetic-data',
+      tenant: this.tenant,
+    });
+    return expectStatus(res, 200, `removing ${this.tenant}'s data`);
+  }
 }
 
-/** Waits until the old sync worker has processed the new version's last order. */
+/** Waits until the old sync worker has sent every drill order to the sandbox. */
 async function awaitSync(
   ctx: ReleaseContext,
   calls: DrillCalls,
@@ -104,13 +125,20 @@ async function awaitSync(
   timeoutMs: number,
 ): Promise<string | undefined> {
   const deadline = ctx.now() + timeoutMs;
-  for (;;) {
-    const { id, status, body } = await calls.syncStatus(version);
-    if (status === 'SYNCED' || status === 'NOT_REQUIRED') return undefined;
-    if (status === 'REJECTED') return `order ${id} was rejected: ${JSON.stringify(body)}`;
-    if (ctx.now() > deadline) return `order ${id} is still ${status ?? 'unreadable'}`;
-    await ctx.sleep(250);
+  ctx.progress(
+    `[${calls.cellId}] drill: waiting for the old sync worker to send ${calls.orders.length} orders to the sandbox ` +
+      `(at most ${seconds(timeoutMs)}, until about ${clockTime(deadline)} UTC)`,
+  );
+  for (const order of calls.orders) {
+    for (;;) {
+      const { id, status, body } = await calls.syncStatus(version, order.id);
+      if (status === 'SYNCED' || status === 'NOT_REQUIRED') break;
+      if (status === 'REJECTED') return `order ${id} was rejected: ${JSON.stringify(body)}`;
+      if (ctx.now() > deadline) return `order ${id} is still ${status ?? 'unreadable'}`;
+      await ctx.sleep(250);
+    }
   }
+  return undefined;
 }
 
 export async function rehearseRollback(
@@ -120,9 +148,7 @@ export async function rehearseRollback(
   options: RehearsalOptions = {},
 ): Promise<Rehearsal> {
   const { target } = ctx;
-  const tenant =
-    options.tenant ?? cell.tenants.find((t) => t.integration)?.id ?? cell.tenants[0]?.id ?? SMOKE_TENANT;
-  const integrated = cell.tenants.some((t) => t.id === tenant && t.integration);
+  const tenant = DRILL_TENANT;
   const steps = new DrillSteps(ctx, cell.id);
   const calls = new DrillCalls(target, cell, tenant);
 
@@ -149,7 +175,7 @@ export async function rehearseRollback(
       'roll back',
       async () => {
         rolledBack = await target.rollback(cell, why);
-        logRollback(target, rolledBack, why, release);
+        logRollback(target, rolledBack, why, { release, drill: 'rollback' });
         const live = (await target.status(cell)).functions.find((f) => f.name === api!.name)?.weights;
         return live?.length === 1 && live[0].version === oldVersion
           ? undefined
@@ -162,11 +188,14 @@ export async function rehearseRollback(
     ],
     [`old version v${oldVersion} reads the new version's orders`, () => calls.readBack(oldVersion!)],
     [
-      integrated
-        ? `old sync worker processes the new version's message`
-        : `sync message (skipped: tenant ${tenant} has no integration, so no message is written)`,
-      async () =>
-        integrated ? awaitSync(ctx, calls, oldVersion!, options.syncTimeoutMs ?? 60_000) : undefined,
+      `old sync worker sends the new version's orders to the sandbox`,
+      async () => {
+        if (calls.integrated) return awaitSync(ctx, calls, oldVersion!, options.syncTimeoutMs ?? 60_000);
+        ctx.progress(
+          `[${cell.id}] drill: no sync message to check: ${tenant} has no sandbox here (fleet file: drill.integration)`,
+        );
+        return undefined;
+      },
     ],
   ]);
   // Roll forward whatever happened after the rollback: the release stays where it was before the drill.
@@ -185,6 +214,11 @@ export async function rehearseRollback(
       });
       return undefined;
     });
+  }
+  // Whatever happened: the drill tenant's inventory and orders go, so nothing of the drill stays behind.
+  // (A write may have landed even when its step failed: only a drill that wrote nothing skips this.)
+  if (steps.done.length > 1) {
+    await steps.run(`remove ${tenant}'s data`, () => calls.remove());
   }
   const failed = steps.failed;
   const passed = ok && !failed;

@@ -1,11 +1,13 @@
 /**
  * `rollback`: one cell, or every cell a release reached (latest wave first, a wave's cells together),
- * back on their previous versions, each with the operator's reason in the release log.
+ * back on their previous versions under their release locks, each with the operator's reason in the
+ * release log.
  */
 import type { Cell } from '../config/types';
 import { releasesOn, rollbackOrder, rollbackReadiness } from '../domain/release';
 import type { RollbackResult } from '../targets/release/release-target';
 
+import { withCellLocks } from './cell-locks';
 import type { ReleaseContext } from './context';
 import { logRollback } from './deployments';
 
@@ -21,6 +23,7 @@ export type RollbackRun =
   /** `--all` without a release, and none in the log. */
   | { readonly state: 'no-release' }
   | { readonly state: 'nothing'; readonly release: string }
+  /** Some cell is not ready, or locked by someone else: nothing was rolled back. */
   | { readonly state: 'refused'; readonly problems: readonly string[] }
   | { readonly state: 'done'; readonly results: readonly CellRollback[] };
 
@@ -45,12 +48,29 @@ export async function rollbackCells(
   ctx: ReleaseContext,
   selection: RollbackSelection,
   reason: string,
+  /** `--force <reason>`: take the cells' release locks even from a live holder. */
+  force?: string,
 ): Promise<RollbackRun> {
-  const { target } = ctx;
   const picked = await selected(ctx, selection);
   if (!picked) return { state: 'no-release' };
   const { cells, release } = picked;
   if (cells.length === 0) return { state: 'nothing', release: release! };
+  const locked = await withCellLocks(
+    ctx,
+    cells.map((c) => c.id),
+    { reason: `rollback: ${reason}`, ...(force !== undefined && { force }) },
+    (held) => rollbackLocked(held, cells, reason, release),
+  );
+  return locked.state === 'locked' ? { state: 'refused', problems: locked.problems } : locked.value;
+}
+
+async function rollbackLocked(
+  ctx: ReleaseContext,
+  cells: readonly Cell[],
+  reason: string,
+  release: string | undefined,
+): Promise<RollbackRun> {
+  const { target } = ctx;
   const states = await Promise.all(cells.map((c) => target.status(c, { previous: true })));
   const problems = states.flatMap(rollbackReadiness);
   if (problems.length > 0) return { state: 'refused', problems };
@@ -67,7 +87,7 @@ export async function rollbackCells(
     );
     settled.forEach((s, i) => {
       if (s.status === 'fulfilled') {
-        logRollback(target, s.value, reason, release);
+        logRollback(target, s.value, reason, { release });
         for (const note of s.value.notes ?? []) ctx.progress(`[${s.value.cellId}] ${note}`);
         results.push(s.value);
       } else {

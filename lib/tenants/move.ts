@@ -2,6 +2,8 @@
  * Moving a tenant and its data to another cell, over the tenants port: the refusals first, then the
  * resumable move of `lib/domain/migration.ts`, its progress kept on the tenant's route.
  */
+import { randomUUID } from 'node:crypto';
+
 import {
   expectedRoute,
   isMoving,
@@ -14,36 +16,6 @@ import {
 import type { TenantsTarget } from '../targets/tenants/tenants-target';
 
 import { capacityOf } from './capacity';
-
-/** Default wait after freeze and flip: the router's route cache TTL (30 s) plus its forward timeout (10 s), and margin. */
-export const DEFAULT_SETTLE_SECONDS = 45;
-/** The router's route cache TTL (`ROUTE_CACHE_TTL_SECONDS`, its default). */
-const ROUTER_CACHE_TTL_SECONDS = 30;
-
-/**
- * How long a move waits for routers to drop a cached route: at least the routers' cache TTL, or a
- * router could still read the tenant from the old cell after its copy is deleted. A local platform
- * publishes its (time-scaled) TTL; on AWS it is the router stack's default.
- */
-export function settleSeconds(
-  asked: number | undefined,
-  target: Pick<TenantsTarget, 'routeCacheTtlSeconds'>,
-): { readonly ok: true; readonly seconds: number } | { readonly ok: false; readonly reason: string } {
-  const ttl = target.routeCacheTtlSeconds ?? ROUTER_CACHE_TTL_SECONDS;
-  if (asked === undefined) {
-    return {
-      ok: true,
-      seconds: target.routeCacheTtlSeconds === undefined ? DEFAULT_SETTLE_SECONDS : ttl + 15,
-    };
-  }
-  if (asked < ttl) {
-    return {
-      ok: false,
-      reason: `--settle-seconds ${asked} is shorter than the routers' route cache (${ttl} s): a router could still use the old route`,
-    };
-  }
-  return { ok: true, seconds: asked };
-}
 
 /** The ports a tenant move runs on, over a target: progress on the route, data in the two cells. */
 export async function movePorts(target: TenantsTarget, from: string, to: string): Promise<MovePorts> {
@@ -61,14 +33,28 @@ export async function movePorts(target: TenantsTarget, from: string, to: string)
       target.updateRoute(
         prev.tenantId,
         { ...change, move: next },
-        { ...expectedRoute(prev), move: { step: prev.step, startedAt: prev.startedAt } },
+        {
+          ...expectedRoute(prev),
+          move: { step: prev.step, startedAt: prev.startedAt, owner: prev.owner ?? null },
+        },
       ),
     now: () => Date.now(),
-    sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
   };
 }
 
-export type MoveTenantOptions = Pick<MoveOptions, 'pageSize' | 'settleMs' | 'afterSave' | 'onEvent'>;
+/** A run that stopped on an error gives its lease up, so that running the command again resumes at once. */
+async function releaseLease(target: TenantsTarget, move: MoveProgress): Promise<void> {
+  const { step, startedAt, owner } = move;
+  await target
+    .updateRoute(
+      move.tenantId,
+      { move: { ...move, leaseUntil: new Date().toISOString() } },
+      { move: { step, startedAt, owner: owner ?? null } },
+    )
+    .catch(() => false);
+}
+
+export type MoveTenantOptions = Pick<MoveOptions, 'pageSize' | 'afterSave' | 'onEvent'>;
 
 export type Moved =
   | {
@@ -78,7 +64,8 @@ export type Moved =
       /** How long the move itself ran (after the checks). */
       readonly ms: number;
     }
-  | { readonly ok: false; readonly reason: string };
+  /** `badInput`: the tenant or the cell named does not exist (the CLI's exit code 2). */
+  | { readonly ok: false; readonly reason: string; readonly badInput?: true };
 
 /**
  * Moves `tenantId` to cell `to`, or resumes its move there; refuses a move the tenant, the cells or the
@@ -91,10 +78,11 @@ export async function moveTenantTo(
   options: MoveTenantOptions = {},
 ): Promise<Moved> {
   const route = await target.getRoute(tenantId);
-  if (!route) return { ok: false, reason: `unknown tenant '${tenantId}'` };
+  if (!route) return { ok: false, reason: `unknown tenant '${tenantId}'`, badInput: true };
   const cells = (await target.listCells()).map(capacityOf);
   const refusal = refuseMove(route, to, cells);
-  if (refusal) return { ok: false, reason: refusal };
+  if (refusal)
+    return { ok: false, reason: refusal, ...(!cells.some((c) => c.id === to) && { badInput: true }) };
 
   const from = isMoving(route.move) ? route.move.from : route.cellId;
   const ports = await movePorts(target, from, to);
@@ -115,11 +103,13 @@ export async function moveTenantTo(
     }
   }
   const started = Date.now();
+  const owner = randomUUID();
   try {
-    const result = await moveTenant(route, to, cells, ports, options);
+    const result = await moveTenant(route, to, cells, ports, { ...options, owner });
     return result.ok ? { ok: true, from, progress: result.progress, ms: Date.now() - started } : result;
   } catch (error) {
     const now = await target.getRoute(tenantId).catch(() => undefined);
+    if (isMoving(now?.move) && now.move.owner === owner) await releaseLease(target, now.move);
     const at = isMoving(now?.move) ? ` at step ${now.move.step}` : '';
     return {
       ok: false,

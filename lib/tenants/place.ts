@@ -1,5 +1,5 @@
 /** Placing a new tenant: on the emptiest active cell, with a fresh API key, never over another placement. */
-import { SMOKE_TENANT } from '../contracts/names';
+import { DRILL_TENANT, SMOKE_TENANT } from '../contracts/names';
 import { generateApiKey, hashApiKey } from '../domain/api-keys';
 import { chooseCell, refusePlacement } from '../domain/placement';
 import type { RouteRecord, TenantsTarget } from '../targets/tenants/tenants-target';
@@ -7,7 +7,7 @@ import type { RouteRecord, TenantsTarget } from '../targets/tenants/tenants-targ
 import { capacityOf } from './capacity';
 
 /** Tenant ids nobody may take: the pre-traffic smoke test writes as this tenant in every cell. */
-export const RESERVED_TENANT_IDS: ReadonlySet<string> = new Set([SMOKE_TENANT]);
+export const RESERVED_TENANT_IDS: ReadonlySet<string> = new Set([SMOKE_TENANT, DRILL_TENANT]);
 
 export type Placed =
   | { readonly ok: true; readonly apiKey: string }
@@ -50,7 +50,8 @@ export type NewTenant =
       readonly region?: string;
       readonly apiKey: string;
     }
-  | { readonly ok: false; readonly reason: string };
+  /** `badInput`: the tenant id is not one a tenant may have (the CLI's exit code 2). */
+  | { readonly ok: false; readonly reason: string; readonly badInput?: true };
 
 /** A new tenant on the active cell with the most room (in `region`, if given). */
 export async function placeNewTenant(
@@ -59,7 +60,7 @@ export async function placeNewTenant(
   region?: string,
 ): Promise<NewTenant> {
   const shapeProblem = refusePlacement(tenantId, undefined, RESERVED_TENANT_IDS);
-  if (shapeProblem) return { ok: false, reason: shapeProblem };
+  if (shapeProblem) return { ok: false, reason: shapeProblem, badInput: true };
   const existing = await target.getRoute(tenantId);
   const refusal = refusePlacement(tenantId, existing?.cellId, RESERVED_TENANT_IDS);
   if (refusal) return { ok: false, reason: refusal };

@@ -162,5 +162,31 @@ export function describeReleaseTargetContract(
     it('refuses to follow a cell it started no deployment on', async () => {
       await expect(follow(target, cell)).rejects.toThrow(`no deployment was started on cell ${cell.id}`);
     });
+
+    it('keeps the cell’s release lock: taken only when free, held against another run, given back by its holder', async () => {
+      const now = Date.now();
+      const lock = {
+        cellId: cell.id,
+        holder: 'contract@test',
+        token: `contract-${now}`,
+        reason: 'contract',
+        since: now,
+        expiresAt: now + 60_000,
+      };
+      expect(await target.locks.write(lock, { kind: 'free', now })).toBe(true);
+      expect(await target.locks.read(cell.id)).toEqual(lock);
+      expect(await target.locks.write({ ...lock, token: 'other' }, { kind: 'free', now })).toBe(false);
+      expect(await target.locks.remove(cell.id, 'other')).toBe(false);
+      expect(await target.locks.remove(cell.id, lock.token)).toBe(true);
+      expect(await target.locks.read(cell.id)).toBeUndefined();
+    });
+
+    it('shares its release log: an entry appended reaches the shared log, and syncing keeps it once', async () => {
+      const summary = `contract entry ${Date.now()}`;
+      target.log.append({ kind: 'drill', summary });
+      expect(await target.log.flush()).toEqual([]);
+      await target.log.sync();
+      expect(target.log.entries().filter((e) => e.summary === summary)).toHaveLength(1);
+    });
   });
 }

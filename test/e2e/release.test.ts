@@ -7,6 +7,9 @@
  */
 import * as os from 'node:os';
 
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb';
+
 import { closeConnections, type HttpReply, send, sleep } from '../../harness/http-client';
 import { type CliResult, type RunningPlatform, startPlatform } from '../../harness/platform-runner';
 import type { FleetConfig } from '../../lib/config/types';
@@ -117,6 +120,35 @@ function tenantTraffic(tenants: readonly string[]) {
 
 const failed = (s: Sample) => s.status === 0 || s.status >= 500;
 
+/** What the state system (or, for the drill tenant, its sandbox) holds for a tenant. */
+async function receipts(tenant: string): Promise<{ externalNumber: string | null; voided: boolean }[]> {
+  const listed = await cli(['local', 'compliance', 'receipts', tenant, '--json']);
+  if (listed.code !== 0) throw new Error(`local compliance receipts ${tenant}: ${listed.stderr}`);
+  return (JSON.parse(listed.stdout) as { receipts: { externalNumber: string | null; voided: boolean }[] })
+    .receipts;
+}
+
+/** Every item of a cell's table, read straight from its DynamoDB Local. */
+async function cellItems(cellId: string): Promise<Record<string, unknown>[]> {
+  const cell = platform.state.cells[cellId];
+  const client = DynamoDBDocumentClient.from(
+    new DynamoDBClient({
+      endpoint: cell.dynamodb,
+      region: cell.region ?? 'us-east-1',
+      credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+    }),
+  );
+  const items: Record<string, unknown>[] = [];
+  let start: Record<string, unknown> | undefined;
+  do {
+    const page = await client.send(new ScanCommand({ TableName: cell.tableName, ExclusiveStartKey: start }));
+    items.push(...(page.Items ?? []));
+    start = page.LastEvaluatedKey;
+  } while (start);
+  client.destroy();
+  return items;
+}
+
 /** A cell API's live alias, as `bulkhead status --json` reports it. */
 interface ApiStatus {
   readonly weights: readonly { version: string; weight: number }[];
@@ -216,7 +248,14 @@ describe('releases on the local platform', () => {
     const result = await cli(['release', '--version', release, '--time-scale', '600', '--json']);
     const ms = Date.now() - started;
     await traffic.stop();
-    expect(result.code).toBe(0);
+    // On failure, what the release said last.
+    expect({
+      code: result.code,
+      said: result.code === 0 ? [] : result.stderr.split('\n').slice(-12),
+    }).toEqual({
+      code: 0,
+      said: [],
+    });
     const report = JSON.parse(result.stdout) as {
       state: string;
       reached: string[];
@@ -254,6 +293,13 @@ describe('releases on the local platform', () => {
     const traffic = tenantTraffic(Object.keys(CELL_OF));
     const result = await cli(['drill', 'bad-release', '--cell', 'rel-a', '--time-scale', '30', '--json']);
     await traffic.stop();
+    expect({
+      printed: result.stdout !== '',
+      said: result.stdout ? [] : result.stderr.split('\n').slice(-12),
+    }).toEqual({
+      printed: true,
+      said: [],
+    });
     const drill = JSON.parse(result.stdout) as {
       ok: boolean;
       release: string;
@@ -302,6 +348,7 @@ describe('releases on the local platform', () => {
 
   it('drill rollback: the old version reads the orders and sync messages the new one wrote, then rolls forward', async () => {
     const old = await liveVersion('rel-b');
+    const sandboxBefore = await receipts('bulkhead-drill');
     const result = await cli(['drill', 'rollback', '--cell', 'rel-b', '--time-scale', '600', '--json']);
     expect(result.code).toBe(0);
     const drill = JSON.parse(result.stdout) as {
@@ -313,14 +360,29 @@ describe('releases on the local platform', () => {
     expect(now).not.toBe(old);
     expect(drill.steps.map((s) => [s.step, s.ok])).toEqual([
       ['versions known', true],
-      [`new version v${now} writes (tenant charlie)`, true],
+      [`new version v${now} writes (tenant bulkhead-drill)`, true],
       ['roll back', true],
       [`new version v${now} writes while v${old} is live`, true],
       [`old version v${old} reads the new version's orders`, true],
-      ["old sync worker processes the new version's message", true],
+      ["old sync worker sends the new version's orders to the sandbox", true],
       [`roll forward to v${now}`, true],
+      ["remove bulkhead-drill's data", true],
     ]);
     expect(await servedBy('charlie')).toBe(`${drill.record.release}/${now}`);
+
+    // The drill's two orders went to the sandbox, once each; the state system never saw them.
+    const sent = (await receipts('bulkhead-drill')).filter(
+      (r) => !sandboxBefore.some((b) => b.externalNumber === r.externalNumber),
+    );
+    expect(sent.map((r) => r.voided)).toEqual([false, false]);
+    const real = (await (await fetch(`${platform.state.compliance.url}/_control/receipts`)).json()) as {
+      ExternalReceiptNumber?: string;
+    }[];
+    expect(real.filter((r) => sent.some((d) => d.externalNumber === r.ExternalReceiptNumber))).toEqual([]);
+    // Nothing of the drill is left in the cell, and no real tenant holds anything of it.
+    const items = await cellItems('rel-b');
+    expect(items.filter((i) => i.pk === 'bulkhead-drill')).toEqual([]);
+    expect(items.filter((i) => JSON.stringify(i).includes('bulkhead-drill'))).toEqual([]);
   });
 
   it('a manual rollback while tenants send orders loses no request that the client retries', async () => {

@@ -370,7 +370,9 @@ function judge(c: Case, res: HttpReply): Verdict {
   const body = res.json as Record<string, unknown> | undefined;
   if (typeof body !== 'object' || body === null)
     return { ok: false, why: `not JSON: ${res.text.slice(0, 80)}` };
-  if (res.status >= 400 && typeof body.error !== 'string' && typeof body.message !== 'string') {
+  // `Message` is how a function URL's own IAM refusal answers, as AWS's does.
+  const reason = [body.error, body.message, body.Message].find((v) => typeof v === 'string');
+  if (res.status >= 400 && reason === undefined) {
     return { ok: false, why: `a ${res.status} without an error: ${res.text.slice(0, 80)}` };
   }
   if (c.expect === 'error' && res.status < 400) return { ok: false, why: `accepted (${res.status})` };

@@ -1,7 +1,8 @@
 /**
  * Whether AWS would allow one request, and why, per "Policy evaluation logic", "Policy evaluation for
- * requests within a single account" and "Cross-account policy evaluation logic" (IAM User Guide), and
- * "Key policies in AWS KMS". Not modelled: SCPs/RCPs, permissions boundaries, session policies, grants.
+ * requests within a single account" and "Cross-account policy evaluation logic" (IAM User Guide),
+ * "Key policies in AWS KMS" and, for `sts:AssumeRole`, the role's trust policy. Not modelled: SCPs/RCPs,
+ * permissions boundaries, session policies, grants.
  */
 import { describeKey, RequestContextKeys } from './conditions';
 import { roleName } from './matching';
@@ -30,7 +31,10 @@ export interface AuthorizationRequest {
 export interface ApplicablePolicies {
   /** The caller's identity-based policies (ignored for service principals, which have none). */
   readonly identity: readonly Policy[];
-  /** The resource's own policy (`resource`), or the key policy (`key`) when the resource is a KMS key. */
+  /**
+   * The resource's own policy (`resource`); the key policy (`key`) when the resource is a KMS key; the
+   * role's trust policy (`trust`) for `sts:AssumeRole`.
+   */
   readonly resource?: Policy;
 }
 
@@ -88,9 +92,7 @@ function hits(policies: readonly Policy[], request: AuthorizationRequest): Hit[]
 }
 
 const policyTitle = (p: Policy): string =>
-  p.kind === 'identity'
-    ? `identity policy ${p.name}`
-    : `${p.kind === 'key' ? 'key' : 'resource'} policy of ${p.name}`;
+  p.kind === 'identity' ? `identity policy ${p.name}` : `${p.kind} policy of ${p.name}`;
 const by = (hit: Hit): string =>
   `allowed by statement ${hit.statement.label} of the ${policyTitle(hit.policy)}`;
 const allow = (...reasons: string[]): AuthorizationResult => ({ decision: 'allow', reasons });
@@ -120,8 +122,13 @@ const who = (request: AuthorizationRequest): string => `role ${roleName(request.
 const noIdentityAllow = (request: AuthorizationRequest): string =>
   `no identity-based policy of ${who(request)} allows ${request.action} on ${request.resource}`;
 
-/** Same account, KMS: "Without permission from the key policy, IAM policies that allow permissions have no effect." */
-function sameAccountKey(request: AuthorizationRequest, key: Policy, g: Grants): AuthorizationResult {
+/**
+ * Same account, a key or trust policy: "IAM role trust policies and KMS key policies are exceptions to this
+ * logic, because they must explicitly allow access for principals" (Policy evaluation logic); "Without
+ * permission from the key policy, IAM policies that allow permissions have no effect" (Key policies in AWS
+ * KMS). A statement naming the account delegates to its identity policies, which must then allow too.
+ */
+function sameAccountExplicit(request: AuthorizationRequest, key: Policy, g: Grants): AuthorizationResult {
   if (g.direct) return allow(by(g.direct));
   if (g.account && g.identity) return allow(`${by(g.account)} (delegation to IAM)`, by(g.identity));
   if (g.account)
@@ -141,7 +148,8 @@ function sameAccount(
   resource: Policy | undefined,
   g: Grants,
 ): AuthorizationResult {
-  if (resource?.kind === 'key') return sameAccountKey(request, resource, g);
+  if (resource?.kind === 'key' || resource?.kind === 'trust')
+    return sameAccountExplicit(request, resource, g);
   if (g.direct) return allow(by(g.direct));
   if (g.identity) return allow(by(g.identity));
   if (!resource)
@@ -194,6 +202,11 @@ export function authorize(request: AuthorizationRequest, policies: ApplicablePol
   if (request.action.toLowerCase().startsWith('kms:') && resource?.kind !== 'key') {
     throw new Error(
       `${request.action} on ${request.resource}: pass the key's key policy (every KMS key has one)`,
+    );
+  }
+  if (request.action.toLowerCase() === 'sts:assumerole' && resource?.kind !== 'trust') {
+    throw new Error(
+      `sts:AssumeRole on ${request.resource}: pass the role's trust policy (every role has one)`,
     );
   }
   const identity = request.principal.type === 'role' ? hits(policies.identity, request) : [];

@@ -17,4 +17,13 @@ export { functionUrlRequests, impliedKmsActions, impliedKmsRequests } from './im
 export { lambdaFunctionPolicy } from './lambda-permission';
 export type { LambdaPermission } from './lambda-permission';
 export { parsePolicy, PolicyError } from './policy';
+export {
+  accessRequests,
+  globalContextKeys,
+  lambdaFunctionArn,
+  queueNameOfUrl,
+  serviceAccess,
+  UnsupportedOperationError,
+} from './service-requests';
+export type { KnownResource, ServiceAccess, ServiceCall, ServiceResources } from './service-requests';
 export type { Policy, PolicyDocument, PolicyKind, PolicyPrincipal, PolicyStatement } from './policy';

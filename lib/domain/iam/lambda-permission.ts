@@ -3,8 +3,10 @@
  * `AWS::Lambda::Permission` in a template), per "Using resource-based policies for AWS Lambda" and "Control
  * access to Lambda function URLs": an account id becomes `{ AWS: arn:…:iam::<id>:root }`, an ARN
  * `{ AWS: <arn> }`, a service name `{ Service: <name> }`; SourceArn becomes `ArnLike AWS:SourceArn`,
- * SourceAccount and FunctionUrlAuthType become `StringEquals` conditions. Each function, version and alias
- * has its own policy, so `functionArn` is the qualified ARN the permissions were added to.
+ * SourceAccount and FunctionUrlAuthType become `StringEquals` conditions, InvokedViaFunctionUrl a `Bool
+ * lambda:InvokedViaFunctionUrl` one (the `lambda:InvokeFunction` grant that function URL calls need since
+ * October 2025). Each function, version and alias has its own policy, so `functionArn` is the qualified ARN
+ * the permissions were added to.
  */
 import type { PolicyDocument, PolicyPrincipal, PolicyStatement } from './policy';
 
@@ -16,6 +18,8 @@ export interface LambdaPermission {
   readonly sourceAccount?: string;
   readonly principalOrgId?: string;
   readonly functionUrlAuthType?: 'AWS_IAM' | 'NONE';
+  /** Grants the action only to calls through the function's URL. */
+  readonly invokedViaFunctionUrl?: boolean;
   readonly statementId?: string;
 }
 
@@ -36,6 +40,7 @@ function statementOf(functionArn: string, p: LambdaPermission, index: number): P
   const condition = {
     ...(Object.keys(stringEquals).length > 0 ? { StringEquals: stringEquals } : {}),
     ...(p.sourceArn !== undefined ? { ArnLike: { 'AWS:SourceArn': p.sourceArn } } : {}),
+    ...(p.invokedViaFunctionUrl ? { Bool: { 'lambda:InvokedViaFunctionUrl': 'true' } } : {}),
   };
   return {
     Sid: p.statementId ?? `permission-${index}`,

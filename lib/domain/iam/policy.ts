@@ -37,9 +37,10 @@ export interface PolicyDocument {
 
 /**
  * `identity`: attached to the caller's role. `resource`: a resource's own policy (function, queue, table).
- * `key`: a KMS key policy, which must allow access itself (see `authorize`).
+ * `key`: a KMS key policy, and `trust`: a role's trust policy (who may `sts:AssumeRole` it), both of which
+ * must allow access themselves (see `authorize`).
  */
-export type PolicyKind = 'identity' | 'resource' | 'key';
+export type PolicyKind = 'identity' | 'resource' | 'key' | 'trust';
 
 /** Who a resource-policy principal entry names. An account entry delegates to that account's IAM policies. */
 export type PrincipalEntry =
@@ -145,6 +146,15 @@ function conditions(block: unknown, fail: (m: string) => never): Condition[] {
   });
 }
 
+/**
+ * A trust policy's statements name no Resource: the role is the resource (IAM JSON policy elements:
+ * Resource, "in a role trust policy … the Resource element is not used"). Its policy is named by the role ARN.
+ */
+function trustResources(s: Record<string, unknown>, policy: { name: string; kind: PolicyKind }) {
+  if (policy.kind !== 'trust' || s.Resource !== undefined || s.NotResource !== undefined) return undefined;
+  return { not: false, matchers: [arnMatcher(policy.name)] };
+}
+
 function parseStatement(
   raw: unknown,
   index: number,
@@ -164,7 +174,7 @@ function parseStatement(
     label,
     effect: s.Effect as Effect,
     actions: elementList(s, 'Action', actionMatcher, fail),
-    resources: elementList(s, 'Resource', arnMatcher, fail),
+    resources: trustResources(s, policy) ?? elementList(s, 'Resource', arnMatcher, fail),
     principals: hasPrincipal
       ? { not: s.Principal === undefined, entries: principalEntries(s.Principal ?? s.NotPrincipal, fail) }
       : undefined,

@@ -3,6 +3,8 @@
  * drill passes only if the deployer rolled it back by itself, every alias is whole on the version it was
  * on before, no failure was served by that previous version, and no other cell saw a failure.
  */
+import { functionRole } from '../../contracts/names';
+
 import type { CellResult } from './outcomes';
 import type { VersionWeight } from './readiness';
 
@@ -53,7 +55,9 @@ export function judgeBadRelease(e: BadReleaseEvidence): BadReleaseVerdict {
     problems.push(`the release was not rolled back automatically (${e.result})`);
   for (const f of e.after) {
     if (f.weights.length !== 1 || f.weights[0].version !== e.previous[f.name]) {
-      problems.push(`${f.name} is on ${JSON.stringify(f.weights)}, not 100% on v${e.previous[f.name]}`);
+      problems.push(
+        `${functionRole(f.name)} is on ${JSON.stringify(f.weights)}, not 100% on v${e.previous[f.name]}`,
+      );
     }
   }
   if (onPrevious.length > 0) problems.push(`${onPrevious.length} failures on the previous version`);

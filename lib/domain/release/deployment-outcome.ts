@@ -15,6 +15,8 @@ export interface DeploymentObservation {
         readonly statusReason?: string;
         /** Whether the stack was updated since the wave's `cdk deploy` started. */
         readonly updatedSinceStart: boolean;
+        /** Whether the stack was created since then (a new stack has no `LastUpdatedTime`). */
+        readonly createdSinceStart?: boolean;
       }
     | { readonly unreadable: string };
   /** `cdk deploy`'s exit, once it has exited (read before the stack, so a later read cannot miss it). */
@@ -55,6 +57,10 @@ export function classifyDeployment(seen: DeploymentObservation): DeploymentOutco
       : { ended: false };
   }
   if (stackInProgress(stack.status)) return { ended: false };
+  if (stack.createdSinceStart && !stack.updatedSinceStart) {
+    if (stack.status === 'CREATE_COMPLETE') return ended('created');
+    return ended('failed', `${stack.status}: ${stack.statusReason ?? ''}`.trim());
+  }
   if (stack.updatedSinceStart) {
     if (stack.status === 'UPDATE_COMPLETE') return ended('succeeded');
     if (stack.status === 'UPDATE_ROLLBACK_COMPLETE') {

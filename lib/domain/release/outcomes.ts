@@ -1,6 +1,7 @@
 /** What acting on one cell came to: a deployment's outcome, a rollback's result. */
 
-export type CellResult = 'succeeded' | 'unchanged' | 'failed' | 'rolled-back';
+/** `created`: the cell's stack did not exist before this deployment (a new cell). */
+export type CellResult = 'succeeded' | 'created' | 'unchanged' | 'failed' | 'rolled-back';
 
 export interface CellOutcome {
   readonly cellId: string;

@@ -77,6 +77,21 @@ export function releasedFunctions(
 }
 
 /**
+ * The release-health alarms: those a CodeDeploy deployment group rolls back on (the new version's errors,
+ * 5xx, latency, throttles). Every other alarm of the stack is operational (dead letters, backlog, an
+ * integration down): it pages someone, but it says nothing about the release, so it must not judge one.
+ */
+export function releaseAlarmIds(template: CellTemplate): Set<string> {
+  const ids = new Set<string>();
+  for (const r of Object.values(template.Resources)) {
+    if (r.Type !== 'AWS::CodeDeploy::DeploymentGroup') continue;
+    const config = r.Properties?.AlarmConfiguration as { Alarms?: { Name?: { Ref?: string } }[] } | undefined;
+    for (const alarm of config?.Alarms ?? []) if (alarm.Name?.Ref) ids.add(alarm.Name.Ref);
+  }
+  return ids;
+}
+
+/**
  * The deployed template with each moved alias (by function name) pinned to its version, its update
  * policy moved into `Metadata`; `pinned` is empty when CloudFormation already has every version.
  */
@@ -118,4 +133,24 @@ export function driftedAliases(functions: readonly FunctionReleaseState[]): {
     from: Object.fromEntries(drifted.map((f) => [f.name, f.recordedVersion!])),
     to: Object.fromEntries(drifted.map((f) => [f.name, f.weights[0].version])),
   };
+}
+
+/** A release log line as far as a rollback target is concerned. */
+export interface ReleaseHistoryEntry {
+  readonly kind: string;
+  readonly cell?: string;
+  readonly from?: Readonly<Record<string, string>>;
+  readonly to?: Readonly<Record<string, string>>;
+}
+
+/** The version the newest logged release of the function onto `live` came from (entries oldest first). */
+export function previousInLog(
+  entries: readonly ReleaseHistoryEntry[],
+  fn: string,
+  live: string,
+): string | undefined {
+  const release = [...entries]
+    .reverse()
+    .find((e) => e.kind === 'release' && e.to?.[fn] === live && e.from?.[fn]);
+  return release?.from?.[fn];
 }

@@ -1,4 +1,6 @@
 /** Whether a cell may be released to or rolled back now, from its release state as a target reports it. */
+import { functionRole } from '../../contracts/names';
+
 import { percent } from './percent';
 
 export interface VersionWeight {
@@ -39,12 +41,12 @@ function aliasProblems(cell: CellReleaseState): string[] {
     const primary = f.weights[0]?.version;
     if (f.weights.length > 1) {
       problems.push(
-        `cell ${cell.cellId}: ${f.name}'s live alias is split between versions ${describeWeights(f.weights)}`,
+        `cell ${cell.cellId}: ${functionRole(f.name)}'s live alias is split between versions ${describeWeights(f.weights)}`,
       );
     }
     if (primary !== undefined && f.recordedVersion !== undefined && f.recordedVersion !== primary) {
       problems.push(
-        `cell ${cell.cellId}: ${f.name}'s live alias is on version ${primary} but CloudFormation has version ` +
+        `cell ${cell.cellId}: ${functionRole(f.name)}'s live alias is on version ${primary} but CloudFormation has version ` +
           `${f.recordedVersion} (moved outside CloudFormation): re-anchor it with \`bulkhead rollback --cell ${cell.cellId}\``,
       );
     }
@@ -69,14 +71,15 @@ export function releaseReadiness(cell: CellReleaseState): string[] {
   problems.push(...aliasProblems(cell));
   for (const f of cell.functions) {
     const primary = f.weights[0]?.version;
-    if (primary === undefined) problems.push(`cell ${cell.cellId}: ${f.name} has no live alias`);
+    if (primary === undefined)
+      problems.push(`cell ${cell.cellId}: ${functionRole(f.name)} has no live alias`);
     else if (!/^\d+$/.test(primary)) {
       problems.push(
-        `cell ${cell.cellId}: ${f.name}'s live alias points at ${primary}, which changes with every deploy: a rollback would have nowhere to go`,
+        `cell ${cell.cellId}: ${functionRole(f.name)}'s live alias points at ${primary}, which changes with every deploy: a rollback would have nowhere to go`,
       );
     } else if (!f.liveExists) {
       problems.push(
-        `cell ${cell.cellId}: ${f.name}'s previous version ${primary} (the one a rollback returns to) is gone`,
+        `cell ${cell.cellId}: ${functionRole(f.name)}'s previous version ${primary} (the one a rollback returns to) is gone`,
       );
     }
   }
@@ -94,10 +97,12 @@ export function rollbackReadiness(cell: CellReleaseState): string[] {
     if (f.recordedVersion !== undefined && f.recordedVersion !== primary) continue;
     if (!f.previous) {
       problems.push(
-        `cell ${cell.cellId}: ${f.name} has no previous version to return to (live: ${primary ?? 'none'})`,
+        `cell ${cell.cellId}: ${functionRole(f.name)} has no previous version to return to (live: ${primary ?? 'none'})`,
       );
     } else if (!f.previous.exists) {
-      problems.push(`cell ${cell.cellId}: ${f.name}'s previous version ${f.previous.version} is gone`);
+      problems.push(
+        `cell ${cell.cellId}: ${functionRole(f.name)}'s previous version ${f.previous.version} is gone`,
+      );
     }
   }
   return problems;

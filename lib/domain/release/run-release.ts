@@ -47,7 +47,7 @@ export interface ReleaseReport {
 export type ReleaseProgress =
   | { readonly type: 'wave-started'; readonly wave: number; readonly cells: readonly string[] }
   | { readonly type: 'wave-finished'; readonly wave: number; readonly outcomes: readonly CellOutcome[] }
-  | { readonly type: 'bake-started'; readonly wave: number; readonly ms: number }
+  | { readonly type: 'bake-started'; readonly wave: number; readonly ms: number; readonly until: number }
   | { readonly type: 'bake-finished'; readonly wave: number }
   | {
       readonly type: 'alarm';
@@ -155,7 +155,9 @@ export async function runRelease<C extends ReleaseCell>(
     emit({ type: 'wave-started', wave: wave.wave, cells: ids });
     const outcomes = await ports.deployWave(wave);
     emit({ type: 'wave-finished', wave: wave.wave, outcomes });
-    for (const o of outcomes) if (o.result === 'succeeded' || o.result === 'unchanged') reached.add(o.cellId);
+    for (const o of outcomes)
+      if (o.result === 'succeeded' || o.result === 'created' || o.result === 'unchanged')
+        reached.add(o.cellId);
     const bad = outcomes.filter(failed);
     if (bad.length > 0) {
       halt(
@@ -209,8 +211,8 @@ async function bakeWave<C extends ReleaseCell>(
   emit: (e: ReleaseProgress) => void,
 ): Promise<{ ms: number; alarms: { cellId: string; alarms: string[] }[] }> {
   const started = ports.now();
-  emit({ type: 'bake-started', wave: wave.wave, ms });
   const deadline = started + ms;
+  emit({ type: 'bake-started', wave: wave.wave, ms, until: deadline });
   for (;;) {
     const firing = (await ports.alarms(wave.cells)).filter((a) => a.alarms.length > 0);
     if (firing.length > 0) {

@@ -28,6 +28,10 @@ export function trafficSteps(d: Required<DeploymentSettings>): ShiftStep[] {
   return steps;
 }
 
+/** Minutes of a whole shift, first step to all traffic (the holds added up), in release time. */
+export const shiftMinutes = (d: Required<DeploymentSettings>): number =>
+  trafficSteps(d).reduce((sum, step) => sum + step.holdMinutes, 0);
+
 /** Real milliseconds for `minutes` of release time, compressed by `timeScale` (60: a minute takes a second). */
 export const scaledMs = (minutes: number, timeScale: number): number =>
   Math.round((minutes * 60_000) / timeScale);

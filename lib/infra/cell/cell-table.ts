@@ -1,4 +1,4 @@
-import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { Duration, Fn, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as backup from 'aws-cdk-lib/aws-backup';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as events from 'aws-cdk-lib/aws-events';
@@ -13,6 +13,8 @@ export interface CellTableProps {
   readonly key: kms.IKey;
   /** @default 35 */
   readonly backupRetentionDays?: number;
+  /** The backup vault's name before its creation suffix, e.g. `bulkhead-use1-a` (at most 41 characters). */
+  readonly vaultNamePrefix: string;
 }
 
 /**
@@ -48,8 +50,20 @@ export class CellTable extends Construct {
       sortKey: { name: K.pendingSortKey, type: s },
       projectionType: dynamodb.ProjectionType.KEYS_ONLY,
     });
+    this.table.addGlobalSecondaryIndex({
+      indexName: K.unverifiedIndex,
+      partitionKey: { name: K.unverifiedPartitionKey, type: s },
+      sortKey: { name: K.unverifiedSortKey, type: s },
+      projectionType: dynamodb.ProjectionType.KEYS_ONLY,
+    });
 
+    // The vault outlives its stack (retained), and a vault's name is unique per account and region: a name
+    // fixed by the construct path would make creating the cell again fail with AlreadyExists. The first
+    // part of the stack's own id (new with every creation) tells this stack's vault apart.
+    const stack = Stack.of(this);
+    const creation = Fn.select(0, Fn.split('-', Fn.select(2, Fn.split('/', stack.stackId))));
     const vault = new backup.BackupVault(this, 'Vault', {
+      backupVaultName: `${props.vaultNamePrefix}-${creation}`,
       encryptionKey: props.key,
       removalPolicy: RemovalPolicy.RETAIN,
     });

@@ -3,6 +3,7 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 
+import { SQS_MESSAGE_MAX_BYTES } from '../../contracts/aws-limits';
 import { acknowledge } from '../nag';
 
 export interface SyncQueuesProps {
@@ -25,7 +26,11 @@ export class SyncQueues extends Construct {
 
   constructor(scope: Construct, id: string, props: SyncQueuesProps) {
     super(scope, id);
+    // SQS takes messages of up to 1 MiB since 2025, but a new queue's default MaximumMessageSize may
+    // still be 256 KiB: set, so AWS and the local fauxqs (1 MiB by default) hold a queue to the same size.
+    const maxMessageSizeBytes = SQS_MESSAGE_MAX_BYTES;
     this.deadLetterQueue = new sqs.Queue(this, 'DeadLetterQueue', {
+      maxMessageSizeBytes,
       encryption: sqs.QueueEncryption.KMS,
       encryptionMasterKey: props.key,
       enforceSSL: true,
@@ -37,6 +42,7 @@ export class SyncQueues extends Construct {
       reason: 'This queue is the dead-letter queue of the sync queue.',
     });
     this.queue = new sqs.Queue(this, 'Queue', {
+      maxMessageSizeBytes,
       encryption: sqs.QueueEncryption.KMS,
       encryptionMasterKey: props.key,
       enforceSSL: true,

@@ -9,19 +9,23 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 
-import type { Fleet } from '../../config/types';
+import { type Fleet, operatorAccountOf } from '../../config/types';
+import { METRIC_NAMESPACE, ROUTER_METRICS, SERVICE_DIMENSION, SERVICES } from '../../contracts/metrics';
 import {
-  CELL_REGISTRAR_ROLE,
   CELL_REGISTRY_TABLE,
   cellApiFunctionName,
+  cellRegistrarRole,
+  cellRegistrationRole,
   LIVE_ALIAS,
+  RELEASES_TABLE,
+  ROUTER_OPERATOR_ROLE,
   ROUTER_ROLE,
   ROUTES_TABLE,
 } from '../../contracts/names';
-import { REGISTRY_TABLE_KEYS, ROUTES_TABLE_KEYS } from '../../contracts/table-schema';
+import { REGISTRY_TABLE_KEYS, RELEASES_TABLE_KEYS, ROUTES_TABLE_KEYS } from '../../contracts/table-schema';
 import { type BakedRouting, bakedRoutingOf } from '../../domain/route-cache';
 import { HouseFunction } from '../house-function';
-import { acknowledge } from '../nag';
+import { acknowledge, BASIC_EXECUTION_ROLE } from '../nag';
 import { BlueGreenRelease } from '../release/blue-green-release';
 
 export interface RouterStackProps extends StackProps {
@@ -46,6 +50,8 @@ export const BAKED_ROUTES_DEFINE = '__BULKHEAD_BAKED_ROUTES__';
 export class RouterStack extends Stack {
   readonly routes: dynamodb.Table;
   readonly registry: dynamodb.Table;
+  /** The shared release log and the cells' release locks (lib/targets/release/release-store.ts). */
+  readonly releases: dynamodb.Table;
   readonly router: BlueGreenRelease;
   readonly httpApi: apigw.HttpApi;
   /** What is baked into the router bundle. */
@@ -61,10 +67,11 @@ export class RouterStack extends Stack {
       enableKeyRotation: true,
       removalPolicy: RemovalPolicy.RETAIN,
     });
-    const table = (tableId: string, tableName: string, partitionKey: string) =>
+    const table = (tableId: string, tableName: string, partitionKey: string, sortKey?: string) =>
       new dynamodb.Table(this, tableId, {
         tableName,
         partitionKey: { name: partitionKey, type: dynamodb.AttributeType.STRING },
+        ...(sortKey && { sortKey: { name: sortKey, type: dynamodb.AttributeType.STRING } }),
         billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
         encryption: dynamodb.TableEncryption.CUSTOMER_MANAGED,
         encryptionKey: key,
@@ -74,6 +81,8 @@ export class RouterStack extends Stack {
       });
     this.routes = table('Routes', ROUTES_TABLE, ROUTES_TABLE_KEYS.partitionKey);
     this.registry = table('CellRegistry', CELL_REGISTRY_TABLE, REGISTRY_TABLE_KEYS.partitionKey);
+    const { partitionKey, sortKey } = RELEASES_TABLE_KEYS;
+    this.releases = table('ReleaseLog', RELEASES_TABLE, partitionKey, sortKey);
 
     const role = new iam.Role(this, 'RouterRole', {
       roleName: ROUTER_ROLE,
@@ -101,16 +110,34 @@ export class RouterStack extends Stack {
     fn.addToRolePolicy(
       new iam.PolicyStatement({ actions: ['lambda:InvokeFunctionUrl'], resources: cellApiAliases }),
     );
+    // Function URL calls also need InvokeFunction since October 2025; only through the URL.
+    fn.addToRolePolicy(
+      new iam.PolicyStatement({
+        actions: ['lambda:InvokeFunction'],
+        resources: cellApiAliases,
+        conditions: { Bool: { 'lambda:InvokedViaFunctionUrl': 'true' } },
+      }),
+    );
     // A cold router with the store down finds a baked tenant's cell by its Function URL (`live` alias).
     fn.addToRolePolicy(
       new iam.PolicyStatement({ actions: ['lambda:GetFunctionUrlConfig'], resources: cellApiAliases }),
     );
 
+    const hookFn = new HouseFunction(this, 'RouterPreTrafficHook', {
+      entry: 'hooks/router-pre-traffic.ts',
+      description: 'Bulkhead router: smoke test of a new router version before it takes traffic',
+      environment: { TARGET_FUNCTION_ARN: fn.currentVersion.functionArn },
+      timeout: Duration.seconds(30),
+    });
+    fn.currentVersion.grantInvoke(hookFn);
     const application = new codedeploy.LambdaApplication(this, 'Releases');
     this.router = new BlueGreenRelease(this, 'RouterRelease', {
       function: fn,
       application,
       deployment: { type: 'canary', percent: 10, intervalMinutes: 5 },
+      preTrafficHook: hookFn,
+      thresholds: { p99DurationMs: 3000 },
+      requestMetrics: { service: SERVICES.router },
     });
 
     this.httpApi = new apigw.HttpApi(this, 'HttpApi', {
@@ -130,41 +157,73 @@ export class RouterStack extends Stack {
       accessLogSettings: { destination: new apigw.LogGroupLogDestination(accessLogs) },
     });
 
-    this.addRegistrarRole(fleet);
+    this.addRegistrarRoles(fleet);
+    this.addOperatorRole(fleet);
     this.addAlarms(fn);
     acknowledge(this.httpApi, {
       id: 'AwsSolutions-APIG4',
       reason:
         'The router function authenticates every request itself (hashed tenant API keys); an authorizer would add a hop to the hot path.',
     });
-    acknowledge(role, {
-      id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
-      reason: 'AWSLambdaBasicExecutionRole only grants writing to the function’s own log streams.',
-    });
-    acknowledge(role, {
-      id: 'AwsSolutions-IAM5[Resource::*]',
-      reason: 'X-Ray trace segments cannot be scoped to a resource (the X-Ray API has no resource ARNs).',
-    });
+    acknowledge(role, BASIC_EXECUTION_ROLE);
   }
 
-  /** The role cells assume at deploy time to write their endpoint into the registry. */
-  private addRegistrarRole(fleet: Fleet): void {
-    const accounts = [...new Set(fleet.cells.map((c) => c.account))];
-    const registrar = new iam.Role(this, 'CellRegistrarRole', {
-      roleName: CELL_REGISTRAR_ROLE,
-      description: 'Assumed by Bulkhead cell stacks at deploy time to register their endpoint',
-      assumedBy: new iam.CompositePrincipal(
-        ...accounts.map(
-          (account) =>
-            new iam.PrincipalWithConditions(new iam.AccountPrincipal(account), {
-              ArnLike: { 'aws:PrincipalArn': `arn:${this.partition}:iam::${account}:role/Bulkhead-Cell-*` },
-            }),
-        ),
-      ),
+  /**
+   * One registrar role per cell, which the cell stack assumes at deploy time to write its endpoint. Only
+   * that cell's registration role may assume it (`aws:PrincipalArn` "returns the ARN of the role" for an
+   * assumed-role caller, so an exact ARN match), and it may update only the cell's own row
+   * (`dynamodb:LeadingKeys`, the partition key values a request touches; ForAllValues because the key is
+   * multivalued). A cell taken out of the fleet loses its role: delete the cell stack (which marks the row
+   * retired) before the router is deployed without it.
+   */
+  private addRegistrarRoles(fleet: Fleet): void {
+    for (const cell of fleet.cells) {
+      const registrar = new iam.Role(this, `CellRegistrarRole-${cell.id}`, {
+        roleName: cellRegistrarRole(cell.id),
+        description: `Assumed by the Bulkhead cell stack ${cell.id} at deploy time to register its endpoint`,
+        assumedBy: new iam.PrincipalWithConditions(new iam.AccountPrincipal(cell.account), {
+          ArnEquals: {
+            'aws:PrincipalArn': `arn:${this.partition}:iam::${cell.account}:role/${cellRegistrationRole(cell.id)}`,
+          },
+        }),
+      });
+      registrar.addToPolicy(
+        new iam.PolicyStatement({
+          actions: ['dynamodb:UpdateItem'],
+          resources: [this.registry.tableArn],
+          conditions: { 'ForAllValues:StringEquals': { 'dynamodb:LeadingKeys': [cell.id] } },
+        }),
+      );
+      // The registry is encrypted with the router's key: a write needs GenerateDataKey, reading the old item Decrypt.
+      this.registry.encryptionKey?.grant(registrar, 'kms:GenerateDataKey', 'kms:Decrypt');
+    }
+  }
+
+  /**
+   * The role release managers of the operator account assume when the router is in another account: the
+   * release log and locks, and the routing store as the tenants CLI uses it (lib/targets/*: aws-*).
+   */
+  private addOperatorRole(fleet: Fleet): void {
+    const operatorAccount = operatorAccountOf(fleet);
+    const role = new iam.Role(this, 'OperatorRole', {
+      roleName: ROUTER_OPERATOR_ROLE,
+      description: `Bulkhead router: release managers of account ${operatorAccount}`,
+      assumedBy: new iam.AccountPrincipal(operatorAccount),
     });
-    registrar.addToPolicy(
-      new iam.PolicyStatement({ actions: ['dynamodb:UpdateItem'], resources: [this.registry.tableArn] }),
+    role.addToPolicy(
+      new iam.PolicyStatement({
+        actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:DeleteItem', 'dynamodb:Query'],
+        resources: [this.releases.tableArn],
+      }),
     );
+    role.addToPolicy(
+      new iam.PolicyStatement({
+        actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:Scan'],
+        resources: [this.routes.tableArn, this.registry.tableArn],
+      }),
+    );
+    // The tables are encrypted with the router's key: writes need a data key, reads Decrypt.
+    this.releases.encryptionKey?.grant(role, 'kms:GenerateDataKey', 'kms:Decrypt');
   }
 
   private addAlarms(fn: HouseFunction): void {
@@ -182,8 +241,9 @@ export class RouterStack extends Stack {
     new cloudwatch.Alarm(this, 'FailStaticAlarm', {
       alarmDescription: 'The router is serving cached routes because the routing store is failing',
       metric: new cloudwatch.Metric({
-        namespace: 'Bulkhead/Router',
-        metricName: 'FailStatic',
+        namespace: METRIC_NAMESPACE,
+        metricName: ROUTER_METRICS.failStatic,
+        dimensionsMap: { [SERVICE_DIMENSION]: SERVICES.router },
         statistic: 'Sum',
         period: Duration.minutes(1),
       }),

@@ -102,6 +102,27 @@ export class EnvironmentResolutionError extends Error {
 export type EnvResolver = (ref: EnvRef) => string | undefined;
 
 /**
+ * A template value with every reference resolved; `fail` says why one could not be (`undefined` from the
+ * resolver, or its error).
+ */
+export function resolveValue(
+  value: EnvValue,
+  resolver: EnvResolver,
+  fail: (ref: EnvRef, reason: string) => never,
+): string {
+  if (typeof value === 'string') return value;
+  if ('join' in value)
+    return value.join.parts.map((p) => resolveValue(p, resolver, fail)).join(value.join.delimiter);
+  let result: string | undefined;
+  try {
+    result = resolver(value.ref);
+  } catch (error) {
+    return fail(value.ref, (error as Error).message);
+  }
+  return typeof result === 'string' ? result : fail(value.ref, 'the resolver has no value for it');
+}
+
+/**
  * The function's environment with every reference resolved to the local resources. Throws
  * {@link EnvironmentResolutionError}, naming the variable and the reference, on the first one the
  * resolver cannot resolve.
@@ -109,21 +130,9 @@ export type EnvResolver = (ref: EnvRef) => string | undefined;
 export function resolveEnvironment(fn: LocalFunction, resolver: EnvResolver): Record<string, string> {
   const resolved: Record<string, string> = {};
   for (const [variable, value] of Object.entries(fn.environment)) {
-    const resolve = (v: EnvValue): string => {
-      if (typeof v === 'string') return v;
-      if ('join' in v) return v.join.parts.map(resolve).join(v.join.delimiter);
-      let result: string | undefined;
-      try {
-        result = resolver(v.ref);
-      } catch (error) {
-        throw new EnvironmentResolutionError(fn.name, variable, v.ref, (error as Error).message);
-      }
-      if (typeof result !== 'string') {
-        throw new EnvironmentResolutionError(fn.name, variable, v.ref, 'the resolver has no value for it');
-      }
-      return result;
-    };
-    resolved[variable] = resolve(value);
+    resolved[variable] = resolveValue(value, resolver, (ref, reason) => {
+      throw new EnvironmentResolutionError(fn.name, variable, ref, reason);
+    });
   }
   return resolved;
 }

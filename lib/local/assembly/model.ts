@@ -1,8 +1,10 @@
 /**
  * The model of a cloud assembly the local platform runs: per stack its tables, queues, functions with
  * their bundled code and environment, versions, `live` aliases, SQS event sources, schedules and
- * Function URLs, and the resources it ignores with why. Built by `readAssembly` (template-model.ts).
+ * Function URLs, its IAM (roles, policies, resource and key policies, encryption), its deploy-time
+ * custom resources, and the resources it ignores with why. Built by `readAssembly` (template-model.ts).
  */
+import type { Policy } from '../../domain/iam';
 
 /**
  * What an environment variable refers to. The value the reference stands for, on AWS:
@@ -131,6 +133,64 @@ export interface IgnoredResource {
   readonly reason: string;
 }
 
+/** An identity policy of a role, with where to change it. */
+export interface IdentityPolicy {
+  readonly policy: Policy;
+  /** The construct path of the policy (`Bulkhead-Router/RouterRole/DefaultPolicy`), or the managed policy ARN. */
+  readonly source: string;
+}
+
+/** An `AWS::IAM::Role` as deployed: its name and ARN, who may assume it, and what it may do. */
+export interface LocalRole {
+  readonly logicalId: string;
+  readonly name: string;
+  readonly arn: string;
+  /** Its `AssumeRolePolicyDocument` (kind `trust`). */
+  readonly trust: Policy;
+  readonly identity: readonly IdentityPolicy[];
+  /** AWS managed policies it attaches that are not carried as data (aws-managed-policies.ts). */
+  readonly unknownManagedPolicies: readonly string[];
+  /** The construct path of the role. */
+  readonly source: string;
+}
+
+/**
+ * The IAM side of a stack, with every intrinsic resolved to the names and ARNs the local platform runs
+ * (tables, queues and functions by their local names, in the stack's account and region).
+ */
+export interface StackIam {
+  readonly partition: string;
+  readonly account: string;
+  readonly region: string;
+  readonly roles: readonly LocalRole[];
+  /** The role each function (a provider function included) runs as: function → role logical id. */
+  readonly functionRoles: Readonly<Record<string, string>>;
+  /** Each function's ARN, by logical id. */
+  readonly functionArns: Readonly<Record<string, string>>;
+  /** Resource policies by the ARN they protect: functions, aliases (`AWS::Lambda::Permission`s), queues. */
+  readonly resourcePolicies: Readonly<Record<string, Policy>>;
+  /** Key policies by key ARN. */
+  readonly keyPolicies: Readonly<Record<string, Policy>>;
+  /** Tables and queues encrypted with a customer managed key: resource ARN → key ARN. */
+  readonly encryption: Readonly<Record<string, string>>;
+  /** Construct paths of the resources policies protect and of the keys, for what-to-change hints. */
+  readonly sources: Readonly<Record<string, string>>;
+}
+
+/**
+ * An `AwsCustomResource` call (`Custom::AWS`): the SDK call its provider makes when the stack is created,
+ * as the provider's role, through the role it assumes.
+ */
+export interface LocalCustomResource {
+  readonly logicalId: string;
+  /** The provider function whose role makes the call. */
+  readonly providerLogicalId: string;
+  /** The `Create` call: its JSON text, with references the platform resolves at start. */
+  readonly create: EnvValue;
+  /** The `Update` call (a redeploy of the stack), when it differs from `Create`. */
+  readonly update?: EnvValue;
+}
+
 export interface LocalStack {
   readonly stackName: string;
   readonly kind: 'router' | 'cell';
@@ -148,6 +208,8 @@ export interface LocalStack {
   readonly eventSources: readonly LocalEventSource[];
   readonly schedules: readonly LocalSchedule[];
   readonly urls: readonly LocalFunctionUrl[];
+  readonly iam: StackIam;
+  readonly customResources: readonly LocalCustomResource[];
   readonly ignored: readonly IgnoredResource[];
 }
 

@@ -6,23 +6,40 @@
  */
 import { cellStackName, CELL_REGISTRY_TABLE, ROUTER_STACK, TAG_CELL } from '../../contracts/names';
 
+import { envValueOf } from './environment';
 import { type AssetLookup, InvokeTargets, modelAliases, modelFunctions, modelVersions } from './functions';
-import { AssemblyReadError, type IgnoredResource, type LocalStack, UnsupportedResourceError } from './model';
+import { modelIam } from './iam-model';
+import {
+  AssemblyReadError,
+  type IgnoredResource,
+  type LocalCustomResource,
+  type LocalStack,
+  UnsupportedResourceError,
+} from './model';
+import type { PropertyReader } from './property-reader';
 import { type CfnResource, type CfnTemplate, getAttOf, literalText, StackTemplate } from './stack-template';
 import { modelQueues, modelTables } from './tables-and-queues';
 import { modelEventSources, modelSchedules, modelUrls } from './triggers';
 
 /** Resource types with no local effect, each with why. Any type neither here nor modelled fails. */
 export const IGNORED_TYPES: Readonly<Record<string, string>> = {
-  'AWS::IAM::Role': 'IAM is not emulated locally: every local function may call every local resource',
-  'AWS::IAM::Policy': 'IAM is not emulated locally: every local function may call every local resource',
+  'AWS::IAM::Role':
+    'no process of its own: read into the stack’s IAM model (iam-model.ts), its sessions sign every call',
+  'AWS::IAM::Policy': 'no process of its own: read into the stack’s IAM model, enforced on every local call',
   'AWS::IAM::ManagedPolicy':
-    'IAM is not emulated locally (CDK moves statements here when a role’s inline policy grows too large)',
-  'AWS::KMS::Key': 'encryption at rest is not emulated locally',
+    'no process of its own: read into the stack’s IAM model (CDK moves statements here when a role’s inline policy grows too large)',
+  'AWS::KMS::Key':
+    'encryption at rest is not emulated; its key policy is read into the IAM model and every use of the key is authorized',
   'AWS::KMS::Alias': 'encryption at rest is not emulated locally',
   'AWS::Logs::LogGroup': 'function logs go to the local platform’s output',
   'AWS::CloudWatch::Alarm':
     'CloudWatch metrics and alarms are not emulated; the local release flow checks health itself',
+  'AWS::CloudWatch::Dashboard': 'CloudWatch is not emulated; the local status page shows each cell',
+  'AWS::SNS::Topic': 'alarm notifications: CloudWatch alarms are not emulated, so nothing would publish',
+  'AWS::SNS::TopicPolicy':
+    'alarm notifications: CloudWatch alarms are not emulated, so nothing would publish',
+  'AWS::SNS::Subscription':
+    'alarm notifications: CloudWatch alarms are not emulated, so nothing would publish',
   'AWS::CodeDeploy::Application': 'traffic shifting is done by the local platform on the alias weights',
   'AWS::CodeDeploy::DeploymentConfig': 'traffic shifting is done by the local platform on the alias weights',
   'AWS::CodeDeploy::DeploymentGroup': 'traffic shifting is done by the local platform on the alias weights',
@@ -30,9 +47,8 @@ export const IGNORED_TYPES: Readonly<Record<string, string>> = {
   'AWS::Backup::BackupPlan': 'AWS Backup is not emulated; local data lives in the cell’s DynamoDB Local',
   'AWS::Backup::BackupSelection': 'AWS Backup is not emulated; local data lives in the cell’s DynamoDB Local',
   'AWS::Lambda::Permission':
-    'invoke permissions are IAM; the local platform wires callers to functions directly',
-  'AWS::SQS::QueuePolicy':
-    'the TLS-only policy is a network policy; local queues are on the loopback interface',
+    'read into the IAM model as the function’s resource policy, enforced on its URL and its invokers',
+  'AWS::SQS::QueuePolicy': 'read into the IAM model as the queue’s resource policy, enforced on every call',
   'AWS::ApiGatewayV2::Api': 'the local router is served over HTTP directly',
   'AWS::ApiGatewayV2::Stage': 'the local router is served over HTTP directly',
   'AWS::ApiGatewayV2::Route': 'the local router is served over HTTP directly',
@@ -41,8 +57,9 @@ export const IGNORED_TYPES: Readonly<Record<string, string>> = {
 };
 
 const REGISTRATION_REASON =
-  'cell registration in the router’s registry: the local platform writes the registry itself';
-const PROVIDER_REASON = 'the AwsCustomResource provider of the cell registration, which is not run locally';
+  'cell registration in the router’s registry: run at start-up (customResources), as its provider’s role, through the role it assumes';
+const PROVIDER_REASON =
+  'the AwsCustomResource provider of the cell registration: its role makes the registration’s call, its code is not run';
 
 const MODELLED_TYPES: readonly string[] = [
   'AWS::DynamoDB::Table',
@@ -172,6 +189,25 @@ function kindOf(stackName: string, cellId: string | undefined): LocalStack['kind
   );
 }
 
+/** The cell registrations (the one `Custom::AWS` call classify() accepts), with their provider. */
+function modelCustomResources(template: StackTemplate): LocalCustomResource[] {
+  return Object.entries(template.resources)
+    .filter(([, r]) => r.Type === 'Custom::AWS')
+    .map(([logicalId, r]) => {
+      const reader: PropertyReader = template.reader(logicalId);
+      const props = r.Properties ?? {};
+      const provider = getAttOf(props.ServiceToken);
+      if (!provider || template.resources[provider[0]]?.Type !== 'AWS::Lambda::Function')
+        reader.fail('ServiceToken', 'must be the Arn of the provider function of this stack');
+      return {
+        logicalId,
+        providerLogicalId: provider[0],
+        create: envValueOf(template, reader, reader.required(props, 'Create'), 'Create'),
+        ...(props.Update !== undefined && { update: envValueOf(template, reader, props.Update, 'Update') }),
+      };
+    });
+}
+
 export function modelStack(input: StackInput): LocalStack {
   if (input.template.Transform !== undefined) {
     throw new AssemblyReadError(
@@ -193,6 +229,10 @@ export function modelStack(input: StackInput): LocalStack {
   const urls = modelUrls(template, targets);
   const cellId = cellIdOf(input);
   const kind = kindOf(input.stackName, cellId);
+  const iam = modelIam(
+    { stackName: input.stackName, tables, queues, functions, account: input.account, region: input.region },
+    template.resources,
+  );
   return {
     stackName: input.stackName,
     kind,
@@ -208,6 +248,8 @@ export function modelStack(input: StackInput): LocalStack {
     eventSources,
     schedules,
     urls,
+    iam,
+    customResources: modelCustomResources(template),
     ignored,
   };
 }

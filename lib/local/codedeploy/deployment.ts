@@ -1,6 +1,7 @@
 /** One local deployment of a release to a cell: its state, its event log, and the versions it moves between. */
 import { randomBytes } from 'node:crypto';
 
+import { METRIC_NAMESPACE, REQUEST_METRICS, VERSION_DIMENSION } from '../../contracts/metrics';
 import type { CanaryMetrics } from '../../domain/release';
 import type { LocalFunctionVersion } from '../lambda/function-version';
 import type { AliasTarget, RuntimeAlias } from '../lambda/runtime-alias';
@@ -38,12 +39,31 @@ export interface ReleasedFunction {
 
 const TERMINAL: readonly DeploymentStatus[] = ['Succeeded', 'Failed', 'Stopped'];
 
-/** A version's window of metrics on its alias, as the canary analysis judges it. */
-export function canaryMetrics(alias: RuntimeAlias, version: string): CanaryMetrics {
-  const m = alias.metricsOf(version).window;
+/**
+ * A version's window of metrics as the canary analysis judges it: invocations, function errors and p99
+ * as its alias saw them, and the answers and server errors its handler counted in its own per-version
+ * metrics (EMF), the signal its 5xx alarm reads on AWS.
+ */
+export function canaryMetrics(
+  alias: RuntimeAlias,
+  version: LocalFunctionVersion | undefined,
+  v: string,
+): CanaryMetrics {
+  const m = alias.metricsOf(v).window;
+  const emitted = (name: string) =>
+    version?.emitted.statistics(METRIC_NAMESPACE, name, { [VERSION_DIMENSION]: v }).sum ?? 0;
   return {
-    newVersion: version,
-    versions: [{ version, invocations: m.invocations, errors: m.errors, p99Ms: m.p99Ms }],
+    newVersion: v,
+    versions: [
+      {
+        version: v,
+        invocations: m.invocations,
+        errors: m.errors,
+        p99Ms: m.p99Ms,
+        requests: emitted(REQUEST_METRICS.requests),
+        serverErrors: emitted(REQUEST_METRICS.serverErrors),
+      },
+    ],
   };
 }
 

@@ -7,6 +7,8 @@
  * on the previous version (stopping a deployment under way). `bulkhead release --target local` drives
  * this through the control API (`registerReleaseHandlers`).
  */
+import * as path from 'node:path';
+
 import type { DeploymentSettings } from '../../config/types';
 import {
   type ApiRequest,
@@ -14,12 +16,14 @@ import {
   functionUrlEvent,
   toApiResponse,
 } from '../../contracts/api-event';
-import { SMOKE_TENANT } from '../../contracts/names';
+import { functionRole, SMOKE_TENANT } from '../../contracts/names';
 import {
   type CanaryThresholds,
   DEFAULT_CANARY_THRESHOLDS,
   type FunctionReleaseState,
   type RollbackResult,
+  scaledMs,
+  type ShiftStep,
   trafficSteps,
 } from '../../domain/release';
 import { smokeTest } from '../../domain/smoke-test';
@@ -31,6 +35,7 @@ import type { ControlServer } from '../platform/control-server';
 import type { LocalPlatform } from '../platform/platform';
 
 import { canaryMetrics, Deployment, type DeploymentView, type ReleasedFunction } from './deployment';
+import { VersionRecord } from './version-record';
 
 export type { DeploymentStatus, DeploymentView } from './deployment';
 
@@ -59,6 +64,16 @@ export interface CellReleaseView {
 /** How often a shift looks at the new version's metrics (real ms). */
 const WATCH_MS = 20;
 const pct = (w: number) => `${Math.round(w * 1000) / 10}%`;
+
+/** What a step of a shift waits for, and until when: its hold, and the time all traffic is due to move. */
+function shiftEta(steps: readonly ShiftStep[], step: ShiftStep, timeScale: number): string {
+  if (step.weight >= 1) return '';
+  const later = steps.slice(steps.indexOf(step));
+  const holdMs = scaledMs(step.holdMinutes, timeScale);
+  const allMs = later.reduce((sum, s) => sum + scaledMs(s.holdMinutes, timeScale), 0);
+  const at = (ms: number) => new Date(Date.now() + ms).toISOString().slice(11, 19);
+  return `; watching them for ${(holdMs / 1000).toFixed(1)} s (next step at about ${at(holdMs)}, all traffic at about ${at(allMs)})`;
+}
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 export class LocalReleases {
@@ -70,7 +85,31 @@ export class LocalReleases {
   private readonly labels = new Map<string, string>();
   private closed = false;
 
-  constructor(private readonly platform: LocalPlatform) {}
+  constructor(
+    private readonly platform: LocalPlatform,
+    /** Where the versions are kept across restarts. @default `<home>/versions.json` */
+    private readonly record: VersionRecord = VersionRecord.in(platform.dataDir),
+  ) {}
+
+  /** Brings back the versions the last run had live (version-record.ts); removes builds no version needs. */
+  async restore(log: (line: string) => void): Promise<void> {
+    for (const [cellId, runtime] of this.platform.cells) {
+      for (const [logicalId, fn] of await this.record.restore(runtime, cellId, log)) {
+        this.lineageOf(cellId, logicalId).splice(0, Infinity, ...fn.lineage);
+        for (const [version, label] of fn.labels) this.labels.set(`${cellId}/${logicalId}/${version}`, label);
+        if (fn.lineage.at(-1) !== '1')
+          log(
+            `local: ${cellId}: ${functionRole(runtime.functionOf(logicalId).name)} back on v${fn.lineage.at(-1)}`,
+          );
+      }
+    }
+    this.record.pruneBuilds(path.join(this.platform.dataDir, 'builds'), this.platform.latestBuild());
+  }
+
+  /** Keeps the cell's live-version history of a function across restarts. */
+  private saveLineage(cellId: string, logicalId: string): void {
+    this.record.lineage(cellId, logicalId, this.lineageOf(cellId, logicalId));
+  }
 
   close(): void {
     this.closed = true;
@@ -131,7 +170,7 @@ export class LocalReleases {
       return {
         cellId: cell.id,
         wave: cell.wave,
-        ...(!runtime.running && { unavailable: 'the cell is down (bulkhead local fault cell-up)' }),
+        ...(runtime.problem && { unavailable: `the cell is down: ${runtime.problem}` }),
         functions,
         ...(d && !d.done && { deployment: { id: d.id, status: d.status, release: d.release } }),
         ...(d && { lastDeployment: d.view(d.events.length) }),
@@ -166,7 +205,8 @@ export class LocalReleases {
       const lineage = this.lineageOf(cellId, f.logicalId);
       const prev =
         lineage.length > 1 ? runtime.versionOf(f.logicalId, lineage[lineage.length - 2]) : undefined;
-      if (!prev) throw new Error(`cell ${cellId}: ${f.name} has no previous version to return to`);
+      if (!prev)
+        throw new Error(`cell ${cellId}: ${functionRole(f.name)} has no previous version to return to`);
       return { f, prev, lineage };
     });
     const from: Record<string, string> = {};
@@ -175,6 +215,7 @@ export class LocalReleases {
       from[f.name] = f.alias.primaryVersion!.version;
       f.alias.point(prev);
       lineage.pop();
+      this.saveLineage(cellId, f.logicalId);
       to[f.name] = prev.version;
     }
     return { cellId, kind: 'alias', from, to, ms: performance.now() - started };
@@ -189,7 +230,8 @@ export class LocalReleases {
     const moves = this.released(cellId).map((f) => {
       const want = versions[f.name];
       const target = want === undefined ? undefined : runtime.versionOf(f.logicalId, want);
-      if (want !== undefined && !target) throw new Error(`cell ${cellId}: ${f.name} has no version ${want}`);
+      if (want !== undefined && !target)
+        throw new Error(`cell ${cellId}: ${functionRole(f.name)} has no version ${want}`);
       return { f, target };
     });
     const from: Record<string, string> = {};
@@ -199,6 +241,7 @@ export class LocalReleases {
       from[f.name] = f.alias.primaryVersion!.version;
       f.alias.point(target);
       this.lineageOf(cellId, f.logicalId).push(target.version);
+      this.saveLineage(cellId, f.logicalId);
       to[f.name] = target.version;
     }
     return { cellId, kind: 'alias', from, to, ms: performance.now() - started };
@@ -233,7 +276,10 @@ export class LocalReleases {
     await this.smokeTest(d);
     if (d.done) return this.retire(d, d.newVersions);
     if (!(await this.shiftTraffic(d, cell.deployment, request))) return;
-    for (const f of d.functions) this.lineageOf(d.cellId, f.logicalId).push(d.to.get(f.logicalId)!.version);
+    for (const f of d.functions) {
+      this.lineageOf(d.cellId, f.logicalId).push(d.to.get(f.logicalId)!.version);
+      this.saveLineage(d.cellId, f.logicalId);
+    }
     d.note(`100% on the new versions: succeeded`);
     d.end('Succeeded', 'succeeded');
     // Versions older than the one a rollback returns to take no traffic any more: free their workers.
@@ -259,8 +305,10 @@ export class LocalReleases {
     if (!stack) throw new Error(`the build has no stack for cell ${d.cellId}`);
     for (const f of d.functions) {
       const fn = stack.functions.find((x) => x.logicalId === f.logicalId);
-      if (!fn) throw new Error(`the build has no function ${f.logicalId} (${f.name})`);
-      const version = runtime.publishVersion(fn, { RELEASE: d.release, ...request.extraEnv });
+      if (!fn) throw new Error(`the build has no function ${f.logicalId} (${functionRole(f.name)})`);
+      const env = { RELEASE: d.release, ...request.extraEnv };
+      const version = runtime.publishVersion(fn, env);
+      this.record.published(d.cellId, f.logicalId, version.version, { assembly: build.dir, env });
       d.to.set(f.logicalId, version);
       this.labels.set(`${d.cellId}/${f.logicalId}/${version.version}`, d.release);
     }
@@ -268,7 +316,9 @@ export class LocalReleases {
     await Promise.all(d.newVersions.map((v) => v.warm().catch((err: Error) => failedInit.push(err.message))));
     if (failedInit.length > 0) throw new Error(failedInit.join('; '));
     if (d.done) return;
-    d.note(`published ${d.functions.map((f) => `${f.name} v${d.to.get(f.logicalId)!.version}`).join(', ')}`);
+    d.note(
+      `published ${d.functions.map((f) => `${functionRole(f.name)} v${d.to.get(f.logicalId)!.version}`).join(', ')}`,
+    );
   }
 
   /** The pre-traffic smoke test, on each hooked function's new version, before any traffic moves. */
@@ -286,10 +336,12 @@ export class LocalReleases {
       if (!smoke.ok) {
         const step = smoke.steps.find((s) => !s.ok)!;
         throw new Error(
-          `smoke test of ${f.name} v${version.version} failed at '${step.step}': ${step.detail ?? ''}`,
+          `smoke test of ${functionRole(f.name)} v${version.version} failed at '${step.step}': ${step.detail ?? ''}`,
         );
       }
-      d.note(`smoke test passed on ${f.name} v${version.version} (${smoke.steps.length} steps)`);
+      d.note(
+        `smoke test passed on ${functionRole(f.name)} v${version.version} (${smoke.steps.length} steps)`,
+      );
     }
   }
 
@@ -299,8 +351,10 @@ export class LocalReleases {
     settings: Required<DeploymentSettings>,
     request: DeployRequest,
   ): Promise<boolean> {
+    const steps = trafficSteps(settings);
+    const timeScale = request.timeScale ?? this.platform.timeScale;
     const outcome = await runTrafficShift(
-      trafficSteps(settings),
+      steps,
       {
         shift: (step, first) => {
           for (const f of d.functions) {
@@ -310,19 +364,19 @@ export class LocalReleases {
             if (first) f.alias.resetMetrics(next.version);
           }
           d.timings.shiftStartedAt ??= Date.now();
-          d.note(`${pct(step.weight)} of the traffic on the new versions`);
+          d.note(`${pct(step.weight)} of the traffic on the new versions${shiftEta(steps, step, timeScale)}`);
         },
         health: () =>
           d.functions.map((f) => ({
             name: f.name,
-            metrics: canaryMetrics(f.alias, d.to.get(f.logicalId)!.version),
+            metrics: canaryMetrics(f.alias, d.to.get(f.logicalId), d.to.get(f.logicalId)!.version),
           })),
         stopped: () => d.done || this.closed,
         sleep,
         now: Date.now,
       },
       {
-        timeScale: request.timeScale ?? this.platform.timeScale,
+        timeScale,
         watchMs: WATCH_MS,
         thresholds: { ...DEFAULT_CANARY_THRESHOLDS, ...request.thresholds },
       },
@@ -340,7 +394,10 @@ export class LocalReleases {
   private alarms(cellId: string): string[] {
     return overThresholds(
       this.released(cellId).flatMap((f) =>
-        f.alias.weights().map(({ version }) => ({ name: f.name, metrics: canaryMetrics(f.alias, version) })),
+        f.alias.weights().map(({ version }) => ({
+          name: f.name,
+          metrics: canaryMetrics(f.alias, this.runtime(cellId).versionOf(f.logicalId, version), version),
+        })),
       ),
     );
   }

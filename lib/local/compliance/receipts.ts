@@ -1,195 +1,349 @@
 /**
- * The receipts endpoint (`POST /sales/v2/receipts?licenseNumber=<tenant>`): checks the key, the rate
- * limit and the body, applies the fault in force, and stores each Idempotency-Key's receipt once.
+ * The sales-receipts endpoints, as Metrc's documentation describes them (metrc.md §1-5): HTTP Basic with
+ * a vendor key and a user key, `?licenseNumber=` on every call, POST/PUT of arrays of at most ten
+ * receipts (all or nothing, `[{row, message}]` on a 400), GET active/inactive by last-modified window
+ * (at most 24 h, pages of at most 20, Metrc's envelope), GET by id, DELETE to void. No call is
+ * deduplicated. Each call passes, in order: the fault `down`, the keys, the rate limits, the other faults.
  */
-import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
-import { performance } from 'node:perf_hooks';
 
-import { z } from 'zod';
+import {
+  METRC_CUSTOMER_TYPES,
+  METRC_MAX_FILTER_WINDOW_MS,
+  METRC_MAX_OBJECTS_PER_REQUEST,
+  METRC_MAX_PAGE_SIZE,
+  METRC_RECEIPTS_PATH,
+  METRC_UNITS,
+  MetrcReceiptInput,
+} from '../../contracts/metrc';
 
-import type { FaultSwitch, RateLimiter } from './simulator-faults';
-import { HANG, invalid, type Outcome, parseJson, readBody, reply, RESET, tooLarge } from './simulator-server';
+import type { ReceiptStore } from './receipt-store';
+import { wire } from './receipt-store';
+import type { FaultSwitch, Limits } from './simulator-faults';
+import { HANG, type Outcome, parseJson, readBody, reply, RESET } from './simulator-server';
 
-export const RECEIPTS_PATH = '/sales/v2/receipts';
-
-/**
- * What happened to the requests that reached the receipts endpoint. Every request counted in
- * `received` ends in exactly one other counter once it is answered.
- */
-export interface SimulatorCounters {
-  received: number;
-  accepted: number;
-  /** Answered with the original receipt id because the Idempotency-Key was already accepted. */
-  duplicates: number;
-  /** Refused for good: 400 (invalid body, or the 'reject' fault), 401, 413. */
-  rejected: number;
-  rateLimited: number;
-  /** Failed on purpose: 500s, connection resets ('down') and hung requests ('timeout'). */
-  failed: number;
+/** A facility the simulator knows: its license number and the user key that may act for it. */
+export interface Facility {
+  readonly userKey: string;
 }
 
-const receiptBodySchema = z.strictObject({
-  externalId: z.string().min(1),
-  salesDateTime: z.iso.datetime({ offset: true }),
-  items: z
-    .array(
-      z.strictObject({
-        sku: z.string().min(1),
-        quantity: z.number().int().positive(),
-        unitPriceCents: z.number().int().nonnegative(),
-      }),
-    )
-    .min(1),
-  totalCents: z.number().int().nonnegative(),
-});
-export type ReceiptBody = z.infer<typeof receiptBodySchema>;
-
-export interface Receipt {
-  readonly id: string;
-  readonly tenantId: string;
-  readonly idempotencyKey: string;
-  readonly body: ReceiptBody;
-  /** ISO timestamp. */
-  readonly receivedAt: string;
-}
-
-/** What the endpoint answers with besides the request: keys, limits, faults and the slow delay. */
 export interface ReceiptsContext {
-  /** Tenant id -> the only API key accepted for that tenant; a tenant without one accepts any key. */
-  readonly apiKeys: Readonly<Record<string, string>>;
+  /** Vendor keys accepted (one per integrator). */
+  vendorKeys(): ReadonlySet<string>;
+  facility(licenseNumber: string): Facility | undefined;
   readonly faults: FaultSwitch;
-  readonly limiter: RateLimiter;
+  readonly limits: Limits;
+  readonly store: ReceiptStore;
+  now(): number;
   /** Resolves true after the 'slow' delay, false if the simulator stopped first. */
   slowDown(): Promise<boolean>;
 }
 
-const zeroCounters = (): SimulatorCounters => ({
-  received: 0,
-  accepted: 0,
-  duplicates: 0,
-  rejected: 0,
-  rateLimited: 0,
-  failed: 0,
-});
-
-function apiKeyOf(req: IncomingMessage): string | undefined {
-  const bearer = /^Bearer\s+(\S+)\s*$/i.exec(req.headers.authorization ?? '');
-  if (bearer) return bearer[1];
-  const header = req.headers['x-api-key'];
-  return typeof header === 'string' && header !== '' ? header : undefined;
+/** What happened to the calls that reached the receipts endpoints. */
+export interface SimulatorCounters {
+  requests: { get: number; post: number; put: number; delete: number };
+  /** Receipts recorded by POST: each element of an accepted array. */
+  recorded: number;
+  updated: number;
+  voided: number;
+  /** Refused for good: 400, 401, 413. */
+  rejected: number;
+  rateLimited: { reads: number; writes: number };
+  /** Failed on purpose before doing anything: 500s, resets (`down`), hangs (`timeout`). */
+  failed: number;
+  /** Done, then the answer lost on purpose (`flaky`). */
+  answersLost: number;
 }
 
-export class ReceiptsEndpoint {
+/** One call, as the state system saw it: when, what, and how it ended. */
+export interface CallRecord {
+  readonly at: number;
+  readonly method: string;
+  readonly licenseNumber: string;
+  readonly status: number | 'reset' | 'hang';
+}
+
+const MAX_CALLS_KEPT = 200_000;
+
+export const zeroCounters = (): SimulatorCounters => ({
+  requests: { get: 0, post: 0, put: 0, delete: 0 },
+  recorded: 0,
+  updated: 0,
+  voided: 0,
+  rejected: 0,
+  rateLimited: { reads: 0, writes: 0 },
+  failed: 0,
+  answersLost: 0,
+});
+
+type Method = 'GET' | 'POST' | 'PUT' | 'DELETE';
+type Work = (licenseNumber: string, raw: Buffer) => Outcome | Promise<Outcome>;
+
+const message = (status: number, text: string): Outcome => reply(status, { Message: text });
+
+function credentials(req: IncomingMessage): { vendor: string; user: string } | undefined {
+  const basic = /^Basic\s+([A-Za-z0-9+/=]+)\s*$/i.exec(req.headers.authorization ?? '');
+  if (!basic) return undefined;
+  const decoded = Buffer.from(basic[1], 'base64').toString('utf8');
+  const colon = decoded.indexOf(':');
+  return colon < 0 ? undefined : { vendor: decoded.slice(0, colon), user: decoded.slice(colon + 1) };
+}
+
+/** The receipts endpoints: which route a call takes, and the checks every call passes on its way. */
+export class ReceiptsApi {
   count: SimulatorCounters = zeroCounters();
-  private stored: Receipt[] = [];
-  /** tenantId -> Idempotency-Key -> receipt id */
-  private readonly idempotency = new Map<string, Map<string, string>>();
+  private log: CallRecord[] = [];
 
-  constructor(private readonly context: ReceiptsContext) {}
+  constructor(private readonly ctx: ReceiptsContext) {}
 
-  /** Accepted receipts in the order they were accepted (copies). */
-  receipts(tenantId?: string): Receipt[] {
-    return structuredClone(
-      tenantId === undefined ? this.stored : this.stored.filter((receipt) => receipt.tenantId === tenantId),
-    );
+  /** The outcome for an API path, or undefined when the path is not one of the receipts endpoints. */
+  route(method: string, path: string, req: IncomingMessage, url: URL): Promise<Outcome> | undefined {
+    const rest = path.startsWith(`${METRC_RECEIPTS_PATH}`)
+      ? path.slice(METRC_RECEIPTS_PATH.length)
+      : undefined;
+    if (rest === undefined) return undefined;
+    const id = /^\/(\d+)$/.exec(rest)?.[1];
+    if (rest === '' && method === 'POST') return this.call('POST', req, url, (l, raw) => this.post(l, raw));
+    if (rest === '' && method === 'PUT') return this.call('PUT', req, url, (l, raw) => this.put(l, raw));
+    if ((rest === '/active' || rest === '/inactive') && method === 'GET') {
+      return this.call('GET', req, url, (l) => this.list(l, url, rest === '/active'));
+    }
+    if (id !== undefined && method === 'GET')
+      return this.call('GET', req, url, (l) => this.byId(l, Number(id)));
+    if (id !== undefined && method === 'DELETE') {
+      return this.call('DELETE', req, url, (l) => this.void(l, Number(id)));
+    }
+    return Promise.resolve(reply(405, { Message: `${method} ${path} is not supported` }));
   }
 
-  /** Forgets counters, receipts and idempotency keys. */
+  /** Calls since `since` (epoch ms), oldest first. */
+  calls(since = 0): CallRecord[] {
+    return this.log.filter((c) => c.at >= since);
+  }
+
   reset(): void {
     this.count = zeroCounters();
-    this.stored = [];
-    this.idempotency.clear();
+    this.log = [];
   }
 
-  async post(req: IncomingMessage, url: URL): Promise<Outcome> {
-    this.count.received++;
-    if (this.context.faults.mode === 'down' && this.context.faults.applies()) {
-      this.count.failed++;
-      return RESET;
-    }
-    const outcome = await this.answer(req, url);
-    if (outcome.kind === 'reply' && outcome.status >= 400 && outcome.status < 500 && outcome.status !== 429) {
-      this.count.rejected++;
-    }
+  private async call(method: Method, req: IncomingMessage, url: URL, work: Work): Promise<Outcome> {
+    const at = this.ctx.now();
+    const licenseNumber = url.searchParams.get('licenseNumber') ?? '';
+    const outcome = await this.checked(method, req, licenseNumber, work);
+    if (outcome.kind === 'reply' && [400, 401, 413].includes(outcome.status)) this.count.rejected++;
+    this.log.push({
+      at,
+      method,
+      licenseNumber,
+      status: outcome.kind === 'reply' ? outcome.status : outcome.kind,
+    });
+    if (this.log.length > MAX_CALLS_KEPT) this.log.splice(0, this.log.length - MAX_CALLS_KEPT);
     return outcome;
   }
 
-  private async answer(req: IncomingMessage, url: URL): Promise<Outcome> {
-    const raw = await readBody(req);
-    if (raw === 'too-large') return tooLarge();
-    const tenantId = url.searchParams.get('licenseNumber');
-    if (!tenantId) return invalid('licenseNumber query parameter is required');
-    const apiKey = apiKeyOf(req);
-    const expected = this.context.apiKeys[tenantId];
-    if (!apiKey || (expected !== undefined && apiKey !== expected)) {
-      return reply(401, { error: 'missing or wrong API key' }, { 'www-authenticate': 'Bearer' });
+  private async checked(method: Method, req: IncomingMessage, licenseNumber: string, work: Work) {
+    const { faults, limits } = this.ctx;
+    this.count.requests[method.toLowerCase() as keyof SimulatorCounters['requests']]++;
+    // The whole body first: answering before the client has sent it would reset its connection.
+    const raw = method === 'POST' || method === 'PUT' ? await readBody(req) : Buffer.alloc(0);
+    if (faults.mode === 'down' && faults.applies()) {
+      this.count.failed++;
+      return RESET;
     }
-    const retryAfterSeconds = this.context.limiter.take(apiKey, performance.now());
-    if (retryAfterSeconds !== undefined) {
-      this.count.rateLimited++;
-      return reply(429, { error: 'rate limit exceeded' }, { 'retry-after': String(retryAfterSeconds) });
-    }
-    const faulted = await this.fault();
-    if (faulted) return faulted;
-    const idempotencyKey = req.headers['idempotency-key'];
-    if (typeof idempotencyKey !== 'string' || idempotencyKey === '') {
-      return invalid('Idempotency-Key header is required');
-    }
-    const parsed = parseJson(raw);
-    if ('outcome' in parsed) return parsed.outcome;
-    const body = receiptBodySchema.safeParse(parsed.json);
-    if (!body.success) {
-      return invalid(
-        body.error.issues.map((issue) => ({
-          path: issue.path.map(String).join('.'),
-          message: issue.message,
-        })),
+    if (raw === 'too-large') return message(413, 'Request Entity Too Large');
+    const keys = credentials(req);
+    const facility = this.ctx.facility(licenseNumber);
+    if (!keys || !this.ctx.vendorKeys().has(keys.vendor) || !facility || facility.userKey !== keys.user) {
+      return reply(
+        401,
+        { Message: 'Authorization has been denied for this request.' },
+        { 'www-authenticate': 'Basic' },
       );
     }
-    return this.store(tenantId, idempotencyKey, body.data);
-  }
-
-  /** The outcome of the fault in force, if it hits this request (a 'slow' one only delays it). */
-  private async fault(): Promise<Outcome | undefined> {
-    const { faults } = this.context;
-    if (faults.mode === 'none' || faults.mode === 'down' || !faults.applies()) return undefined;
-    switch (faults.mode) {
-      case 'error500':
-        this.count.failed++;
-        return reply(500, { error: 'internal server error (simulated)' });
-      case 'timeout':
-        this.count.failed++;
-        return HANG;
-      case 'reject':
-        return invalid('rejected by the state system');
-      case 'slow':
-        // Stored even if the client has given up meanwhile, like a real server: its retry must be a duplicate.
-        return (await this.context.slowDown()) ? undefined : HANG;
+    // The injected clock, like every other time the state system keeps: a time-scaled test refills too.
+    const now = this.ctx.now();
+    const admitted = method === 'GET' ? limits.read(licenseNumber, keys.vendor, now) : undefined;
+    const throttled =
+      admitted && 'retryAfterSeconds' in admitted
+        ? admitted
+        : method === 'GET'
+          ? undefined
+          : limits.write(licenseNumber, now);
+    if (throttled) {
+      this.count.rateLimited[method === 'GET' ? 'reads' : 'writes']++;
+      return reply(
+        429,
+        { Message: 'Too Many Requests' },
+        { 'retry-after': String(throttled.retryAfterSeconds) },
+      );
+    }
+    try {
+      return await this.faulted(method, licenseNumber, raw, work);
+    } finally {
+      if (admitted && 'done' in admitted) admitted.done();
     }
   }
 
-  private store(tenantId: string, idempotencyKey: string, body: ReceiptBody): Outcome {
-    let keys = this.idempotency.get(tenantId);
-    const originalId = keys?.get(idempotencyKey);
-    if (originalId !== undefined) {
-      this.count.duplicates++;
-      return reply(200, { id: originalId, duplicate: true });
+  private async faulted(method: Method, licenseNumber: string, raw: Buffer, work: Work): Promise<Outcome> {
+    const { faults } = this.ctx;
+    const mode = faults.mode;
+    const writes = method !== 'GET';
+    const hit =
+      mode !== 'none' &&
+      mode !== 'down' &&
+      (mode !== 'reject' || writes) &&
+      (mode !== 'flaky' || writes) &&
+      faults.applies();
+    if (hit && mode === 'error500') {
+      this.count.failed++;
+      return message(500, 'An error has occurred. (simulated)');
     }
-    const receipt: Receipt = {
-      id: randomUUID(),
-      tenantId,
-      idempotencyKey,
-      body,
-      receivedAt: new Date().toISOString(),
-    };
-    if (!keys) {
-      keys = new Map();
-      this.idempotency.set(tenantId, keys);
+    if (hit && mode === 'timeout') {
+      this.count.failed++;
+      return HANG;
     }
-    keys.set(idempotencyKey, receipt.id);
-    this.stored.push(receipt);
-    this.count.accepted++;
-    return reply(201, { id: receipt.id, duplicate: false });
+    // Done even if the client has given up meanwhile, like a real server: its retry must find it.
+    if (hit && mode === 'slow' && !(await this.ctx.slowDown())) return HANG;
+    if (hit && mode === 'reject')
+      return reply(400, [{ row: 0, message: 'rejected by the state system (simulated)' }]);
+    const outcome = await work(licenseNumber, raw);
+    if (!(hit && mode === 'flaky') || outcome.kind !== 'reply' || outcome.status >= 300) return outcome;
+    this.count.answersLost++;
+    const lost = faults.lostAs();
+    if (lost === 'reset') return RESET;
+    if (lost === 'hang') return HANG;
+    return reply(502, {
+      Message: 'Bad Gateway (simulated: the state system committed, the proxy lost its answer)',
+    });
+  }
+
+  /** The body's receipts, or the 400/413 that refuses them all. */
+  private receipts(
+    raw: Buffer,
+    withId: boolean,
+  ): { inputs: (MetrcReceiptInput & { Id?: number })[] } | { outcome: Outcome } {
+    const parsed = parseJson(raw);
+    if ('outcome' in parsed) return parsed;
+    const body = parsed.json;
+    if (!Array.isArray(body) || body.length === 0) {
+      return { outcome: message(400, 'The request body must be a non-empty array of receipts.') };
+    }
+    if (body.length > METRC_MAX_OBJECTS_PER_REQUEST)
+      return { outcome: message(413, 'Request Entity Too Large') };
+    const rows: { row: number; message: string }[] = [];
+    const inputs = body.map((element: unknown, row) => {
+      const checked = MetrcReceiptInput.safeParse(element);
+      if (!checked.success) {
+        rows.push(
+          ...checked.error.issues.map((i) => ({
+            row,
+            message: `${i.path.join('.') || '(receipt)'}: ${i.message}`,
+          })),
+        );
+        return undefined;
+      }
+      const r = checked.data;
+      if (!(METRC_CUSTOMER_TYPES as readonly string[]).includes(r.SalesCustomerType)) {
+        rows.push({ row, message: `SalesCustomerType '${r.SalesCustomerType}' is not a customer type` });
+      }
+      for (const t of r.Transactions) {
+        if (!(METRC_UNITS as readonly string[]).includes(t.UnitOfMeasure)) {
+          rows.push({ row, message: `UnitOfMeasure '${t.UnitOfMeasure}' is not a unit of measure` });
+        }
+      }
+      const id = (element as { Id?: unknown }).Id;
+      if (withId && !(typeof id === 'number' && Number.isInteger(id)))
+        rows.push({ row, message: 'Id is required' });
+      return withId ? { ...r, Id: id as number } : r;
+    });
+    if (rows.length > 0) return { outcome: reply(400, rows) };
+    return { inputs: inputs as (MetrcReceiptInput & { Id?: number })[] };
+  }
+
+  private post(licenseNumber: string, raw: Buffer): Outcome {
+    const checked = this.receipts(raw, false);
+    if ('outcome' in checked) return checked.outcome;
+    const ids = this.ctx.store.record(licenseNumber, checked.inputs, 'simulated-user');
+    this.count.recorded += ids.length;
+    return reply(200, { Ids: ids, Warnings: null });
+  }
+
+  private put(licenseNumber: string, raw: Buffer): Outcome {
+    const checked = this.receipts(raw, true);
+    if ('outcome' in checked) return checked.outcome;
+    const store = this.ctx.store;
+    const missing = checked.inputs
+      .map((r, row) => ({ row, id: r.Id! }))
+      .filter(({ id }) => {
+        const r = store.get(licenseNumber, id);
+        return !r || r.ArchivedDate;
+      });
+    if (missing.length > 0) {
+      return reply(
+        400,
+        missing.map(({ row, id }) => ({ row, message: `no active receipt ${id} for this facility` })),
+      );
+    }
+    for (const r of checked.inputs) store.update(licenseNumber, r.Id!, r);
+    this.count.updated += checked.inputs.length;
+    return reply(200, null);
+  }
+
+  private list(licenseNumber: string, url: URL, active: boolean): Outcome {
+    const q = url.searchParams;
+    const start = Date.parse(q.get('lastModifiedStart') ?? '');
+    const end = Date.parse(q.get('lastModifiedEnd') ?? '');
+    const withOffset = (name: string) => /(Z|[+-]\d{2}:?\d{2})$/.test(q.get(name) ?? '');
+    if (
+      !Number.isFinite(start) ||
+      !Number.isFinite(end) ||
+      !withOffset('lastModifiedStart') ||
+      !withOffset('lastModifiedEnd')
+    ) {
+      return message(400, 'lastModifiedStart and lastModifiedEnd must be ISO 8601 timestamps with an offset');
+    }
+    if (end < start || end - start > METRC_MAX_FILTER_WINDOW_MS) {
+      return message(400, 'The Last Modified Start and End dates must be within 24 hours of each other');
+    }
+    const pageSize = q.has('pageSize') ? Number(q.get('pageSize')) : undefined;
+    const page = q.has('pageNumber') ? Number(q.get('pageNumber')) : 1;
+    if (
+      pageSize !== undefined &&
+      !(Number.isInteger(pageSize) && pageSize >= 1 && pageSize <= METRC_MAX_PAGE_SIZE)
+    ) {
+      return message(400, `pageSize must be an integer from 1 to ${METRC_MAX_PAGE_SIZE}`);
+    }
+    if (!(Number.isInteger(page) && page >= 1)) return message(400, 'pageNumber must be an integer from 1');
+    const all = this.ctx.store.list(licenseNumber, active, start, end);
+    const size = pageSize ?? Math.max(1, all.length);
+    const data = (pageSize === undefined ? all : all.slice((page - 1) * size, page * size)).map(wire);
+    const totalPages = Math.max(1, Math.ceil(all.length / size));
+    return reply(200, {
+      Data: data,
+      Total: all.length,
+      TotalRecords: all.length,
+      PageSize: size,
+      RecordsOnPage: data.length,
+      Page: page,
+      CurrentPage: page,
+      TotalPages: totalPages,
+    });
+  }
+
+  /** Metrc answers 401, not 404, for a receipt that is not the facility's. */
+  private byId(licenseNumber: string, id: number): Outcome {
+    const receipt = this.ctx.store.get(licenseNumber, id);
+    return receipt
+      ? reply(200, wire(receipt))
+      : reply(401, { Message: 'Authorization has been denied for this request.' });
+  }
+
+  private void(licenseNumber: string, id: number): Outcome {
+    const before = this.ctx.store.get(licenseNumber, id);
+    if (!this.ctx.store.void(licenseNumber, id)) {
+      return reply(401, { Message: 'Authorization has been denied for this request.' });
+    }
+    if (before && !before.ArchivedDate) this.count.voided++;
+    return reply(200, null);
   }
 }

@@ -3,6 +3,7 @@ import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { Worker } from 'node:worker_threads';
 
+import { EmfRecorder } from './emf-recorder';
 import {
   crashOf,
   type EnvironmentSpec,
@@ -120,6 +121,8 @@ export class LocalFunctionVersion implements InvokeTarget {
   readonly instances: number;
   /** The last init failure, until an execution environment initialises successfully. */
   initError?: FunctionError;
+  /** The metrics its handler emitted in its log lines (EMF), as CloudWatch would extract them. */
+  readonly emitted = new EmfRecorder();
   lastInitDurationMs?: number;
 
   private readonly slots = new Set<Slot>();
@@ -153,7 +156,11 @@ export class LocalFunctionVersion implements InvokeTarget {
     this.execArgv = [
       ...(options.execArgv ?? (options.environment.NODE_OPTIONS ?? '').split(/\s+/).filter(Boolean)),
     ];
-    this.log = options.log ?? ((line) => process.stderr.write(`[${this.name}:${this.version}] ${line}\n`));
+    const log = options.log ?? ((line) => process.stderr.write(`[${this.name}:${this.version}] ${line}\n`));
+    this.log = (line) => {
+      this.emitted.observe(line);
+      log(line);
+    };
   }
 
   /** The ARN of this version, as `context.invokedFunctionArn`. */

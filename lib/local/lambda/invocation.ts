@@ -26,13 +26,13 @@ export interface InvokeTarget {
   invoke(event: unknown): Promise<InvokeResult>;
 }
 
-/** A handler error, or an HTTP-shaped result with a 5xx status (what a Function URL turns into a 5xx). */
+/**
+ * A function error, as Lambda's `Errors` metric counts it: thrown, timed out, crashed. An HTTP-shaped
+ * result with a 5xx status is a successful invocation (docs: "Types of metrics for Lambda functions");
+ * a handler reports those in its own metrics.
+ */
 export function isFailure(outcome: InvokeResult): boolean {
-  if (outcome.error) return true;
-  const result = outcome.result;
-  if (result === null || typeof result !== 'object') return false;
-  const status = (result as { statusCode?: unknown }).statusCode;
-  return typeof status === 'number' && status >= 500;
+  return outcome.error !== undefined;
 }
 
 export function round(value: number, digits = 2): number {

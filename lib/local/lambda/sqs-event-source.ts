@@ -20,8 +20,13 @@ export interface SqsEventSourceOptions {
   readonly queueUrl: string;
   readonly queueArn: string;
   readonly target: SqsEventTarget;
-  /** Messages per invocation (Lambda: 1..10000). @default 10 */
+  /** Messages per invocation (Lambda: 1..10000; over 10 only with a batching window). @default 10 */
   readonly batchSize?: number;
+  /**
+   * `MaximumBatchingWindowInSeconds`: how long records are gathered, from the first one received, before
+   * the function is invoked with fewer than `batchSize` (Lambda: 0..300). @default 0 (invoked at once)
+   */
+  readonly maximumBatchingWindowSeconds?: number;
   /** Concurrent invocations at most (Lambda: 2..1000). @default 5 */
   readonly maximumConcurrency?: number;
   /** `FunctionResponseTypes: ['ReportBatchItemFailures']`. @default false */
@@ -47,6 +52,8 @@ export interface SqsEventSourceStats {
 }
 
 const SQS_MAX_RECEIVE = 10;
+/** Within a batching window, how soon an empty short poll is repeated. */
+const WINDOW_POLL_MS = 50;
 const MAX_BACKOFF_MS = 5000;
 
 /**
@@ -57,6 +64,7 @@ const MAX_BACKOFF_MS = 5000;
  */
 export class SqsEventSource {
   private readonly batchSize: number;
+  private readonly batchingWindowMs: number;
   private readonly maximumConcurrency: number;
   private readonly waitTimeSeconds: number;
   private readonly region: string;
@@ -79,11 +87,22 @@ export class SqsEventSource {
 
   constructor(private readonly options: SqsEventSourceOptions) {
     this.batchSize = options.batchSize ?? 10;
+    const windowSeconds = options.maximumBatchingWindowSeconds ?? 0;
+    this.batchingWindowMs = windowSeconds * 1000;
     this.maximumConcurrency = options.maximumConcurrency ?? 5;
     this.waitTimeSeconds = options.waitTimeSeconds ?? 1;
     const queueName = options.queueArn.split(':')[5] ?? options.queueUrl;
     if (!Number.isInteger(this.batchSize) || this.batchSize < 1 || this.batchSize > 10_000) {
       throw new Error(`${queueName}: batchSize must be an integer within 1..10000, got ${this.batchSize}`);
+    }
+    if (!(Number.isInteger(windowSeconds) && windowSeconds >= 0 && windowSeconds <= 300)) {
+      throw new Error(
+        `${queueName}: maximumBatchingWindowSeconds must be an integer within 0..300, got ${windowSeconds}`,
+      );
+    }
+    // Lambda: "When you set BatchSize to a value greater than 10, you must set MaximumBatchingWindowInSeconds to at least 1."
+    if (this.batchSize > SQS_MAX_RECEIVE && windowSeconds < 1) {
+      throw new Error(`${queueName}: a batchSize over 10 needs maximumBatchingWindowSeconds of at least 1`);
     }
     if (
       !Number.isInteger(this.maximumConcurrency) ||
@@ -175,17 +194,24 @@ export class SqsEventSource {
     }
   }
 
-  /** Up to `batchSize` messages: one long poll, then short receives while the queue keeps giving full batches. */
+  /**
+   * Up to `batchSize` messages: one long poll; then, without a batching window, short receives while the
+   * queue keeps giving full batches; with one, receives until the batch is full or the window (counted
+   * from the first message) is over.
+   */
   private async receive(): Promise<Message[]> {
     const messages: Message[] = [];
     let wait = this.waitTimeSeconds;
-    while (messages.length < this.batchSize) {
+    let windowEnds: number | undefined;
+    while (messages.length < this.batchSize && this.running) {
+      const left = windowEnds === undefined ? undefined : windowEnds - Date.now();
+      if (left !== undefined && left <= 0) break;
       const max = Math.min(SQS_MAX_RECEIVE, this.batchSize - messages.length);
       const { Messages = [] } = await this.options.sqs.send(
         new ReceiveMessageCommand({
           QueueUrl: this.options.queueUrl,
           MaxNumberOfMessages: max,
-          WaitTimeSeconds: wait,
+          WaitTimeSeconds: left === undefined ? wait : Math.min(wait, Math.floor(left / 1000)),
           AttributeNames: ['All'],
           MessageSystemAttributeNames: ['All'],
           MessageAttributeNames: ['All'],
@@ -195,8 +221,15 @@ export class SqsEventSource {
         }),
       );
       messages.push(...Messages);
-      if (Messages.length < max || !this.running) break;
-      wait = 0;
+      if (messages.length === 0) break;
+      if (this.batchingWindowMs === 0) {
+        if (Messages.length < max) break;
+        wait = 0;
+        continue;
+      }
+      windowEnds ??= Date.now() + this.batchingWindowMs;
+      // A short poll that found nothing: look again shortly, not in a busy loop.
+      if (Messages.length === 0) await this.sleep(Math.min(WINDOW_POLL_MS, windowEnds - Date.now()));
     }
     this.counters.received += messages.length;
     return messages;

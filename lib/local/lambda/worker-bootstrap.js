@@ -4,7 +4,9 @@
  * Console output carries the request id and level, as Lambda writes it.
  */
 'use strict';
+const fs = require('node:fs');
 const { performance } = require('node:perf_hooks');
+const tls = require('node:tls');
 const { pathToFileURL } = require('node:url');
 const util = require('node:util');
 const { parentPort, workerData } = require('node:worker_threads');
@@ -99,10 +101,24 @@ function initError(errorType, errorMessage, trace) {
   parentPort.postMessage({ type: 'init-error', errorType, errorMessage, trace });
 }
 
+/**
+ * NODE_EXTRA_CA_CERTS is read once, when a Node process starts, and a worker thread shares its process's
+ * CA store: the function's own setting (the local AWS endpoints' certificate) is applied to this thread's
+ * TLS connections here, as it would be to a Lambda process's.
+ */
+function trustExtraCertificates() {
+  const file = process.env.NODE_EXTRA_CA_CERTS;
+  if (!file) return;
+  const ca = [...tls.rootCertificates, fs.readFileSync(file, 'utf8')];
+  const create = tls.createSecureContext;
+  tls.createSecureContext = (options = {}) => create(options.ca === undefined ? { ...options, ca } : options);
+}
+
 async function init() {
   const started = performance.now();
   let mod;
   try {
+    trustExtraCertificates();
     mod = /\.mjs$/.test(data.handlerFile)
       ? await import(pathToFileURL(data.handlerFile).href)
       : require(data.handlerFile);

@@ -6,9 +6,12 @@ import { SQSClient } from '@aws-sdk/client-sqs';
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 
 import { createQueueFromCfn, createTableFromCfn } from '../assembly/cfn-resources';
-import { resolveEnvironment } from '../assembly/environment';
-import type { EnvRef, InvokeTargetModel, LocalFunction, LocalStack } from '../assembly/model';
+import { describeRef, resolveEnvironment, resolveValue } from '../assembly/environment';
+import { LOCAL_ACCOUNT } from '../assembly/iam-names';
+import type { EnvRef, EnvValue, InvokeTargetModel, LocalFunction, LocalStack } from '../assembly/model';
 import { getAttOf, refOf } from '../assembly/stack-template';
+import type { AwsEndpoint } from '../iam/aws-endpoint';
+import type { LocalIam } from '../iam/local-iam';
 import { FunctionUrlServer } from '../lambda/function-url-server';
 import { LocalFunctionVersion } from '../lambda/function-version';
 import { RuntimeAlias } from '../lambda/runtime-alias';
@@ -17,7 +20,6 @@ import { SqsEventSource } from '../lambda/sqs-event-source';
 import { DynamoDbLocal } from '../services/dynamodb-local';
 import { FauxqsServer } from '../services/fauxqs';
 
-export const LOCAL_ACCOUNT = '000000000000';
 export const LOCAL_CREDENTIALS = { AWS_ACCESS_KEY_ID: 'local', AWS_SECRET_ACCESS_KEY: 'local' } as const;
 
 /** What the platform adds to every function's environment: where the local services are. */
@@ -41,6 +43,10 @@ export interface StackRuntimeOptions {
    * Gateway HTTP API, which sends the same event shape). @default - the stack's Function URL target
    */
   readonly httpTarget?: InvokeTargetModel;
+  /** Told, with what died, when the stack's database or queue process dies while the stack is up. */
+  readonly onProcessExit?: (what: string) => void;
+  /** IAM enforcement: the stack's calls go through its AWS endpoint, its URL checks SigV4. @default off */
+  readonly iam?: LocalIam;
 }
 
 const region = (stack: LocalStack) => stack.region ?? 'us-east-1';
@@ -60,8 +66,11 @@ export class StackRuntime {
   readonly aliases = new Map<string, RuntimeAlias>();
   /** Every published version of each function, oldest first (`versions` holds version 1, built at start). */
   readonly published = new Map<string, LocalFunctionVersion[]>();
+  /** The highest version number each function ever had, so a number is never given to other code. */
+  private readonly highest = new Map<string, number>();
   private readonly queueUrls = new Map<string, string>();
   private eventSources: SqsEventSource[] = [];
+  private readonly pollers: SQSClient[] = [];
   private scheduler?: Scheduler;
   private urlServer?: FunctionUrlServer;
   private urlPort: number;
@@ -69,6 +78,7 @@ export class StackRuntime {
   private sqsClient?: SQSClient;
   private readonly logStream: fs.WriteStream;
   private environment?: PlatformEnvironment;
+  private readonly awsEndpoint?: AwsEndpoint;
   private up = false;
 
   constructor(private readonly options: StackRuntimeOptions) {
@@ -80,6 +90,26 @@ export class StackRuntime {
     this.sqs = new FauxqsServer();
     this.urlPort = options.urlPort ?? 0;
     this.logStream = fs.createWriteStream(path.join(options.dataDir, 'logs', `${name}.log`), { flags: 'a' });
+    this.dynamo.onExit(
+      (status) => this.up && options.onProcessExit?.(`its DynamoDB Local process died (${status})`),
+    );
+    this.sqs.onExit(
+      (status) => this.up && options.onProcessExit?.(`its fauxqs (SQS) process died (${status})`),
+    );
+    this.awsEndpoint = options.iam?.endpoint(options.stack, {
+      backends: { dynamodb: () => this.dynamo.endpoint, sqs: () => this.sqs.endpoint },
+      log: (line) => this.log(line),
+    });
+  }
+
+  /** A line in the stack's log (`<home>/logs/<cell>.log`). */
+  log(line: string): void {
+    this.logStream.write(`${line}\n`);
+  }
+
+  /** Where the stack's functions send their AWS calls when IAM is enforced (DynamoDB, SQS, Lambda API). */
+  get awsEndpointUrl(): string | undefined {
+    return this.awsEndpoint?.url;
   }
 
   get running(): boolean {
@@ -89,6 +119,14 @@ export class StackRuntime {
   /** Started, and its database and queue processes are still alive. */
   get healthy(): boolean {
     return this.up && this.dynamo.running && this.sqs.running;
+  }
+
+  /** Why the stack is not healthy, or undefined when it is. */
+  get problem(): string | undefined {
+    if (!this.up) return 'stopped (bulkhead local fault cell-up brings it back)';
+    if (!this.dynamo.running) return `its DynamoDB Local process died (${this.dynamo.status})`;
+    if (!this.sqs.running) return `its fauxqs (SQS) process died (${this.sqs.status})`;
+    return undefined;
   }
 
   get endpoint(): string {
@@ -137,7 +175,7 @@ export class StackRuntime {
    * with the environment `environment` gives once the services' endpoints are known.
    */
   async start(environment?: (runtime: StackRuntime) => PlatformEnvironment): Promise<void> {
-    await Promise.all([this.dynamo.start(), this.sqs.start()]);
+    await Promise.all([this.dynamo.start(), this.sqs.start(), this.awsEndpoint?.start()]);
     if (environment) this.environment = environment(this);
     const config = {
       region: region(this.stack),
@@ -171,11 +209,12 @@ export class StackRuntime {
     this.urlServer = undefined;
     await Promise.all(this.eventSources.map((s) => s.stop()));
     this.eventSources = [];
+    for (const client of this.pollers.splice(0)) client.destroy();
     await this.scheduler?.stop();
     this.scheduler = undefined;
     this.ddbClient?.destroy();
     this.sqsClient?.destroy();
-    await Promise.all([this.dynamo.stop(), this.sqs.stop()]);
+    await Promise.all([this.dynamo.stop(), this.sqs.stop(), this.awsEndpoint?.stop()]);
   }
 
   /** Stops everything, functions' workers included (the platform is shutting down). */
@@ -193,7 +232,8 @@ export class StackRuntime {
     extraEnv: Record<string, string> = {},
   ): LocalFunctionVersion {
     const resolved = resolveEnvironment(fn, (ref) => this.resolve(ref));
-    const env = { ...resolved, ...this.environment?.common, ...extraEnv };
+    const identity = this.options.iam?.functionEnvironment(this.stack, fn);
+    const env = { ...resolved, ...this.environment?.common, ...identity, ...extraEnv };
     return new LocalFunctionVersion({
       name: fn.name,
       version,
@@ -205,7 +245,7 @@ export class StackRuntime {
       runtime: fn.runtime,
       region: region(this.stack),
       accountId: LOCAL_ACCOUNT,
-      log: (line) => this.logStream.write(`${line}\n`),
+      log: (line) => this.log(line),
     });
   }
 
@@ -213,14 +253,33 @@ export class StackRuntime {
    * Publishes the next version of a function from a (newer) build of the same stack: its bundle and
    * environment come from `fn`, resolved against this running stack (tables and queues keep their
    * logical ids across builds), plus `extraEnv`. The version is not routed to until an alias shifts to it.
+   * `version` publishes a given number again (a restart bringing back what an earlier run published);
+   * numbers are never reused for other code.
    */
-  publishVersion(fn: LocalFunction, extraEnv: Record<string, string> = {}): LocalFunctionVersion {
+  publishVersion(
+    fn: LocalFunction,
+    extraEnv: Record<string, string> = {},
+    version?: string,
+  ): LocalFunctionVersion {
     this.functionOf(fn.logicalId);
     const history = this.published.get(fn.logicalId) ?? [];
-    const next = Math.max(0, ...history.map((v) => Number(v.version) || 0)) + 1;
-    const version = this.newVersion(fn, String(next), extraEnv);
-    this.published.set(fn.logicalId, [...history, version]);
-    return version;
+    const highest = Math.max(
+      this.highest.get(fn.logicalId) ?? 0,
+      ...history.map((v) => Number(v.version) || 0),
+    );
+    const number = version === undefined ? highest + 1 : Number(version);
+    const published = this.newVersion(fn, String(number), extraEnv);
+    this.published.set(
+      fn.logicalId,
+      [...history, published].sort((a, b) => Number(a.version) - Number(b.version)),
+    );
+    this.highest.set(fn.logicalId, Math.max(highest, number));
+    return published;
+  }
+
+  /** Numbers up to `highest` were published before (by an earlier run): the next version comes after them. */
+  reserveVersions(logicalId: string, highest: number): void {
+    this.highest.set(logicalId, Math.max(this.highest.get(logicalId) ?? 0, highest));
   }
 
   /** A published version of a function, by number. */
@@ -264,7 +323,14 @@ export class StackRuntime {
 
   private async serveUrl(): Promise<FunctionUrlServer> {
     const target = this.target(this.httpTarget!);
+    // The stack's own AWS_IAM URL checks its callers; the router's entry (an HTTP API) is public.
+    const iamUrl = this.options.httpTarget
+      ? undefined
+      : this.stack.urls.find((u) => u.authType === 'AWS_IAM');
+    const authorize =
+      iamUrl && this.options.iam?.urlAuthorizer(this.stack, iamUrl.target, (l) => this.log(l));
     const server = new FunctionUrlServer({
+      ...(authorize && { authorize }),
       port: this.urlPort,
       invoke: async (event) => {
         const out = await target.invoke(event);
@@ -274,7 +340,24 @@ export class StackRuntime {
     });
     await server.start();
     this.urlPort = Number(new URL(server.url).port);
+    if (iamUrl) this.options.iam?.registerUrl(this.stack, iamUrl.target, server.url);
     return server;
+  }
+
+  /**
+   * The SQS client an event source polls with: Lambda polls "with the function's execution role", so with
+   * IAM enforced its calls go through the stack's endpoint as that role (one client per function).
+   */
+  private pollerClient(functionLogicalId: string): SQSClient {
+    const iam = this.options.iam;
+    if (!iam || !this.awsEndpoint) return this.sqsClient!;
+    const session = iam.functionSession(this.stack, this.functionOf(functionLogicalId));
+    const client = new SQSClient({
+      ...iam.clientConfig(session, region(this.stack), this.awsEndpoint.url),
+      useQueueUrlAsEndpoint: false,
+    });
+    this.pollers.push(client);
+    return client;
   }
 
   private startEventSources(): void {
@@ -283,14 +366,15 @@ export class StackRuntime {
       .map(
         (e) =>
           new SqsEventSource({
-            sqs: this.sqsClient!,
+            sqs: this.pollerClient(e.target.functionLogicalId),
             queueUrl: this.queueUrl(e.queueLogicalId),
             queueArn: this.queueArn(e.queueLogicalId),
             target: this.target(e.target),
             batchSize: e.batchSize,
+            maximumBatchingWindowSeconds: e.maximumBatchingWindowSeconds,
             maximumConcurrency: e.maximumConcurrency,
             reportBatchItemFailures: e.reportBatchItemFailures,
-            log: (line) => this.logStream.write(`${line}\n`),
+            log: (line) => this.log(line),
           }),
       );
     for (const source of this.eventSources) source.start();
@@ -303,7 +387,7 @@ export class StackRuntime {
       timeScale: this.options.timeScale,
       region: region(this.stack),
       accountId: LOCAL_ACCOUNT,
-      log: (line) => this.logStream.write(`${line}\n`),
+      log: (line) => this.log(line),
     });
     for (const s of schedules) {
       this.scheduler.add({
@@ -312,6 +396,19 @@ export class StackRuntime {
         target: this.target(s.target),
       });
     }
+  }
+
+  /** A template value of this stack (a custom resource's call) with its references resolved to the local ones. */
+  resolveValue(value: EnvValue, what: string): string {
+    return resolveValue(
+      value,
+      (ref) => this.resolve(ref),
+      (ref, reason) => {
+        throw new Error(
+          `${this.stack.stackName}: ${what} references ${describeRef(ref)}, which cannot be resolved locally (${reason})`,
+        );
+      },
+    );
   }
 
   /** Runs a schedule's target now (drills and tests do not wait for the clock). */

@@ -5,6 +5,7 @@ import { listenOnLoopback } from '../services/ports';
 import { type Fault, FAULTS } from './faults';
 import type { LocalPlatform } from './platform';
 import { collectStatus, renderStatusPage } from './status-page';
+import type { StatusSource } from './status-sampler';
 
 /** Other commands on this machine reach the platform through this (faults now; releases later). */
 export type ControlHandler = (body: Record<string, unknown>) => Promise<unknown>;
@@ -33,6 +34,7 @@ async function readJson(req: http.IncomingMessage): Promise<Record<string, unkno
 export class ControlServer {
   private server?: http.Server;
   private readonly handlers = new Map<string, ControlHandler>();
+  private status?: StatusSource;
 
   constructor(
     private readonly platform: LocalPlatform,
@@ -46,6 +48,16 @@ export class ControlServer {
         message: await platform.fault(fault, body.cell === undefined ? undefined : String(body.cell)),
       };
     });
+    // `bulkhead local compliance receipts <tenant>`: what the state system holds for the tenant.
+    this.handlers.set('compliance-receipts', async (body) => {
+      if (typeof body.tenant !== 'string' || body.tenant === '') throw new Error('name the tenant');
+      return { tenant: body.tenant, ...platform.compliance.receipts(body.tenant) };
+    });
+  }
+
+  /** The page's charts and incidents (`/api/history`), and the status it last sampled. */
+  showStatus(source: StatusSource): void {
+    this.status = source;
   }
 
   /** Adds a control action (`POST /control/<name>`). */
@@ -75,7 +87,12 @@ export class ControlServer {
   private async serve(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://local');
     if (req.method === 'GET' && url.pathname === '/') {
-      return send(res, 200, renderStatusPage(await collectStatus(this.platform)), 'text/html; charset=utf-8');
+      const status = this.status?.latest() ?? (await collectStatus(this.platform));
+      return send(res, 200, renderStatusPage(status, this.status?.view()), 'text/html; charset=utf-8');
+    }
+    if (req.method === 'GET' && url.pathname === '/api/history') {
+      if (!this.status) return send(res, 503, { error: 'starting', details: 'no samples yet' });
+      return send(res, 200, this.status.view());
     }
     if (req.method === 'GET' && url.pathname === '/api/status')
       return send(res, 200, await collectStatus(this.platform));

@@ -7,11 +7,15 @@ export const FAULTS = [
   'cell-down',
   'cell-up',
   'integration-down',
+  'integration-flaky',
   'integration-up',
   'routing-store-down',
   'routing-store-up',
 ] as const;
 export type Fault = (typeof FAULTS)[number];
+
+/** The share of writes whose answer `integration-flaky` loses. */
+export const FLAKY_SHARE = 0.5;
 
 /** The pieces a fault acts on. */
 export interface FaultTargets {
@@ -37,6 +41,9 @@ export async function applyFault(targets: FaultTargets, fault: Fault, cellId?: s
     }
     case 'integration-down':
       return targets.simulator.setFault('down');
+    // Half the writes are committed, then their answer is lost: a retry that does not look first duplicates.
+    case 'integration-flaky':
+      return targets.simulator.setFault('flaky', { share: FLAKY_SHARE });
     case 'integration-up':
       return targets.simulator.setFault('none');
     case 'routing-store-down':

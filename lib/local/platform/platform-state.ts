@@ -1,21 +1,31 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
+import type { ComplianceState } from './compliance';
+
 /**
  * What a running local platform publishes about itself, so `bulkhead ... --target local` commands and
  * tests find it without being told. The `--ready-file` gets the same document.
  */
 export interface LocalCellState {
   readonly wave: number;
-  /** The cell's API (Function URL shape); the router sends it the cell secret. */
+  /**
+   * The cell's API (its Function URL): with IAM enforced it wants SigV4 (`iam.operators` can sign);
+   * otherwise the router sends it the cell `secret` (empty when enforced).
+   */
   readonly endpoint: string;
   readonly secret: string;
+  /** Where the cell is deployed: the region and account a signature for its URL is scoped to. */
+  readonly region?: string;
+  readonly account?: string;
   readonly dynamodb: string;
   readonly tableName: string;
   readonly sqs: string;
   readonly queueUrl: string;
   readonly dlqUrl: string;
   readonly status: 'up' | 'down';
+  /** Why the cell is down (stopped by a fault, or a process of it died). */
+  readonly reason?: string;
 }
 
 export interface PlatformState {
@@ -24,7 +34,8 @@ export interface PlatformState {
   readonly control: string;
   readonly router: string;
   readonly statusPage: string;
-  readonly compliance: string;
+  /** The state system (Metrc simulator): where it is, the vendor key, each tenant's user key and license. */
+  readonly compliance: ComplianceState;
   readonly routingStore: {
     readonly endpoint: string;
     readonly routesTable: string;
@@ -38,6 +49,19 @@ export interface PlatformState {
   readonly timeScale?: number;
   /** How long the router caches a route (time-scaled); a tenant move waits at least this long. */
   readonly routeCacheTtlSeconds?: number;
+  /**
+   * IAM enforcement: when on, the local operator's credentials per account (an administrator there), for
+   * calls made straight to a cell's URL.
+   */
+  readonly iam?: {
+    readonly enforced: boolean;
+    readonly operators?: Readonly<
+      Record<
+        string,
+        { readonly accessKeyId: string; readonly secretAccessKey: string; readonly sessionToken: string }
+      >
+    >;
+  };
 }
 
 /**
@@ -60,7 +84,8 @@ export function writeState(file: string, state: PlatformState): void {
   fs.renameSync(tmp, file);
 }
 
-function alive(pid: number): boolean {
+/** Whether a process with this pid runs (one of another user counts). */
+export function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;
@@ -77,5 +102,42 @@ export function readState(file: string = stateFile()): PlatformState | undefined
   } catch {
     return undefined;
   }
-  return alive(state.pid) ? state : undefined;
+  return isAlive(state.pid) ? state : undefined;
 }
+
+/** The platform's pid while it starts and runs, so a second start and `local down` find it early. */
+export const pidFile = (home: string): string => path.join(home, 'platform.pid');
+
+/** The pid of the platform that holds `home`, if it runs. */
+export function runningPid(home: string): number | undefined {
+  let pid: number;
+  try {
+    pid = Number(fs.readFileSync(pidFile(home), 'utf8').trim());
+  } catch {
+    return undefined;
+  }
+  return Number.isInteger(pid) && pid > 0 && isAlive(pid) ? pid : undefined;
+}
+
+/**
+ * The tenants' API keys as the platform issued them (the routing store keeps only their hashes), so a
+ * restart serves the same keys. Beside the state file, with the same mode.
+ */
+export const keysFile = (home: string): string => path.join(home, 'tenant-keys.json');
+
+export function readKeys(home: string): Map<string, string> {
+  try {
+    return new Map(
+      Object.entries(JSON.parse(fs.readFileSync(keysFile(home), 'utf8')) as Record<string, string>),
+    );
+  } catch {
+    return new Map();
+  }
+}
+
+export function writeKeys(home: string, keys: ReadonlyMap<string, string>): void {
+  fs.writeFileSync(keysFile(home), JSON.stringify(Object.fromEntries(keys), null, 2), { mode: 0o600 });
+}
+
+/** What a start keeps from the last run, and `--fresh` removes: data, keys, versions and their builds, the release log. */
+export const PERSISTED = ['db', 'builds', 'tenant-keys.json', 'versions.json', 'releases.jsonl'] as const;

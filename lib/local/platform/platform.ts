@@ -9,19 +9,27 @@ import type { Fleet } from '../../config/types';
 import { CELL_REGISTRY_TABLE, ROUTES_TABLE } from '../../contracts/names';
 import type { InvokeTargetModel, LocalStack } from '../assembly/model';
 import { readAssembly } from '../assembly/template-model';
-import { ComplianceSimulator } from '../compliance/compliance-simulator';
+import type { ComplianceSimulator } from '../compliance/compliance-simulator';
+import { LocalIam } from '../iam/local-iam';
 import { isPortFree } from '../services/ports';
 import { stopAll } from '../services/process-registry';
 
 import { StackRuntime } from './cell-runtime';
+import { LocalCompliance } from './compliance';
+import { runCustomResources } from './custom-resources';
 import { applyFault, type Fault } from './faults';
 import { cellEnvironment, routerEnvironment, scaled } from './function-environments';
 import {
   type LocalCellState,
+  PERSISTED,
+  pidFile,
   platformHome,
   type PlatformState,
+  readKeys,
   readState,
+  runningPid,
   stateFile,
+  writeKeys,
   writeState,
 } from './platform-state';
 import { listRoutes, seedRoutingStore } from './routing-store';
@@ -42,10 +50,21 @@ export interface PlatformOptions {
   readonly home?: string;
   /** Use this cloud assembly instead of synthesizing (a planted fault, a test). */
   readonly assemblyDir?: string;
+  /** Start empty: remove the data, keys, versions and release log an earlier run left in the home. @default false */
+  readonly fresh?: boolean;
+  /**
+   * Authorize every AWS call of the fleet against its IAM policies (SigV4 on every local endpoint); off
+   * only for debugging, and said so loudly. @default true
+   */
+  readonly enforceIam?: boolean;
   readonly log?: (line: string) => void;
 }
 
 export { FAULTS, type Fault } from './faults';
+
+/** Said on every start without enforcement, and shown on the status page. */
+export const IAM_OFF_WARNING =
+  'local: WARNING: IAM enforcement is OFF (--no-enforce-iam): every local call is allowed, whatever the policies say; what passes here may be refused on AWS';
 
 /**
  * What the router stack's HTTP API invokes: its integration's target alias, read from the template
@@ -81,17 +100,25 @@ export class LocalPlatform {
   readonly dataDir: string;
   readonly fleet: Fleet;
   readonly timeScale: number;
-  simulator: ComplianceSimulator = new ComplianceSimulator();
+  /** The state system (a Metrc simulator) every integration is pointed at, with its keys. */
+  readonly compliance: LocalCompliance;
   readonly cells = new Map<string, StackRuntime>();
   router?: StackRuntime;
+  /** IAM of the running fleet; undefined while enforcement is off. */
+  iam?: LocalIam;
+  readonly enforceIam: boolean;
   private readonly secrets = new Map<string, string>();
   private readonly tenantKeys = new Map<string, string>();
-  private readonly complianceKeys: Record<string, string> = {};
+  /** The cell each of the fleet's tenants is routed to (a move may have changed the fleet file's). */
+  private readonly tenantCells = new Map<string, string>();
   private readonly log: (line: string) => void;
   private readonly configFile: string;
   private routerDoc?: DynamoDBDocumentClient;
   private state?: PlatformState;
   private building?: Promise<unknown>;
+  private stopping = false;
+  /** This platform wrote the home's pid file (and so may remove it and the state file). */
+  private claimed = false;
 
   constructor(private readonly options: PlatformOptions) {
     this.root = options.root;
@@ -100,14 +127,23 @@ export class LocalPlatform {
     this.fleet = loadFleet(this.configFile);
     this.timeScale = options.timeScale ?? 1;
     this.log = options.log ?? ((line) => console.error(line));
+    this.enforceIam = options.enforceIam ?? true;
+    this.compliance = new LocalCompliance(this.fleet);
+  }
+
+  get simulator(): ComplianceSimulator {
+    return this.compliance.simulator;
   }
 
   /** Refuses to start beside another platform, on a busy port, or without Java. */
   async preflight(): Promise<void> {
     const running = readState(stateFile(this.dataDir));
-    if (running) {
+    const pid = running?.pid ?? runningPid(this.dataDir);
+    if (pid !== undefined && pid !== process.pid) {
       throw new Error(
-        `a local platform is already running (pid ${running.pid}, router ${running.router}); stop it first`,
+        `a local platform is already running in ${this.dataDir} (pid ${pid}${running ? `, router ${running.router}` : ', starting'}); ` +
+          'stop it first with `npx bulkhead local down`' +
+          (this.options.home ? ` --home ${this.options.home}` : ''),
       );
     }
     const port = this.options.routerPort ?? 8080;
@@ -118,7 +154,13 @@ export class LocalPlatform {
 
   /** Synthesizes into `<home>/cdk.out` unless that is newer than every source. */
   private async synthesize(): Promise<string> {
-    if (this.options.assemblyDir) return this.options.assemblyDir;
+    const given = this.options.assemblyDir;
+    if (given) {
+      if (!fs.existsSync(path.join(given, 'manifest.json')))
+        throw new Error(`${given} is not a cloud assembly (no manifest.json): give the cdk.out of a synth`);
+      this.log(`local: running the cloud assembly in ${given} as it is (no synth)`);
+      return given;
+    }
     const out = path.join(this.dataDir, 'cdk.out');
     const marker = path.join(out, 'bulkhead-local.json');
     if (freshAssembly(marker, this.root, this.configFile)) {
@@ -146,6 +188,19 @@ export class LocalPlatform {
     return next;
   }
 
+  /** The assembly the last release build made, which the next one may reuse. */
+  latestBuild(): string | undefined {
+    try {
+      return (
+        JSON.parse(fs.readFileSync(path.join(this.dataDir, 'builds', 'latest.json'), 'utf8')) as {
+          dir: string;
+        }
+      ).dir;
+    } catch {
+      return undefined;
+    }
+  }
+
   private async buildNow(release: string): Promise<{ dir: string; reused: boolean }> {
     const builds = path.join(this.dataDir, 'builds');
     const marker = path.join(builds, 'latest.json');
@@ -165,29 +220,50 @@ export class LocalPlatform {
     return { dir, reused: false };
   }
 
+  /** The fleet file gives the tenants and keys of each cell: it must be the one the assembly came from. */
+  private checkCells(assemblyCells: readonly string[]): void {
+    const fleetCells = this.fleet.cells.map((c) => c.id);
+    const differ = (a: readonly string[], b: readonly string[]) => a.filter((id) => !b.includes(id));
+    if (differ(assemblyCells, fleetCells).length === 0 && differ(fleetCells, assemblyCells).length === 0)
+      return;
+    throw new Error(
+      `the assembly has cells ${assemblyCells.join(', ')} but the fleet file ${this.configFile} has ` +
+        `${fleetCells.join(', ')}: pass the fleet file it was synthesized from (--config)`,
+    );
+  }
+
   async start(): Promise<PlatformState> {
     await this.preflight();
+    fs.mkdirSync(this.dataDir, { recursive: true });
+    fs.writeFileSync(pidFile(this.dataDir), String(process.pid));
+    this.claimed = true;
+    // Data, keys, versions and the release log stay from the last run unless --fresh.
+    if (this.options.fresh) {
+      for (const name of PERSISTED)
+        fs.rmSync(path.join(this.dataDir, name), { recursive: true, force: true });
+    }
+    // The router's registry kept from an earlier run: this start redeploys the stacks, not creates them.
+    const redeploy = fs.existsSync(path.join(this.dataDir, 'db', 'router'));
     const assembly = readAssembly(await this.synthesize());
-    // Every start is a fresh fleet: new keys, empty tables (cell-down/up keeps data within a run), and
-    // every function on its first version (so no earlier release build is needed any more).
-    fs.rmSync(path.join(this.dataDir, 'db'), { recursive: true, force: true });
-    fs.rmSync(path.join(this.dataDir, 'builds'), { recursive: true, force: true });
-    this.simulator = this.newSimulator();
-    const simulatorUrl = await this.simulator.start();
+    this.checkCells(assembly.cells.map((c) => c.cellId!));
+    const { url: simulatorUrl, sandboxUrl } = await this.compliance.start();
+    this.iam = this.enforceIam ? new LocalIam(assembly.stacks, this.dataDir) : undefined;
+    if (!this.iam) this.log(IAM_OFF_WARNING);
 
     this.log(`local: starting ${assembly.cells.length} cells and the routing store ...`);
+    const common = { dataDir: this.dataDir, timeScale: this.timeScale, log: this.log, iam: this.iam };
     for (const stack of assembly.cells) {
+      const cellId = stack.cellId!;
       this.cells.set(
-        stack.cellId!,
-        new StackRuntime({ stack, dataDir: this.dataDir, timeScale: this.timeScale, log: this.log }),
+        cellId,
+        new StackRuntime({ stack, ...common, onProcessExit: (what) => this.processDied(cellId, what) }),
       );
-      this.secrets.set(stack.cellId!, randomBytes(24).toString('base64url'));
+      // With IAM enforced the router proves itself with SigV4, as on AWS: no shared secret.
+      this.secrets.set(cellId, this.iam ? '' : randomBytes(24).toString('base64url'));
     }
     this.router = new StackRuntime({
       stack: assembly.router,
-      dataDir: this.dataDir,
-      timeScale: this.timeScale,
-      log: this.log,
+      ...common,
       urlPort: this.options.routerPort ?? 8080,
       httpTarget: httpApiTarget(assembly.router),
     });
@@ -198,10 +274,12 @@ export class LocalPlatform {
         runtime.start(() =>
           cellEnvironment({
             runtime,
-            secret: this.secrets.get(id)!,
+            ...(!this.iam && { secret: this.secrets.get(id)! }),
             timeScale: this.timeScale,
-            complianceKeys: this.complianceKeys,
+            compliance: this.compliance,
             simulatorUrl,
+            sandbox: { url: sandboxUrl, licenseNumber: this.compliance.sandboxLicense },
+            integrationsDir: path.join(this.dataDir, 'integrations'),
           }),
         ),
       ),
@@ -209,6 +287,8 @@ export class LocalPlatform {
     const failed = started.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failed.length > 0) throw new Error(failed.map((f) => (f.reason as Error).message).join('; '));
     await this.startRouter();
+    this.log('local: running the deploy-time custom resources (cell registrations) ...');
+    await runCustomResources([this.router, ...this.cells.values()], this.iam, redeploy);
     await this.seed();
     this.state = this.describe();
     writeState(stateFile(this.dataDir), this.state);
@@ -216,13 +296,28 @@ export class LocalPlatform {
   }
 
   async stop(): Promise<void> {
+    this.stopping = true;
     await Promise.allSettled(
       [...this.cells.values(), ...(this.router ? [this.router] : [])].map((r) => r.shutdown()),
     );
-    await this.simulator.stop();
+    await this.compliance.stop();
+    this.iam?.close();
     await stopAll();
-    const file = stateFile(this.dataDir);
-    if (readState(file)?.pid === process.pid || fs.existsSync(file)) fs.rmSync(file, { force: true });
+    if (!this.claimed) return;
+    for (const file of [stateFile(this.dataDir), pidFile(this.dataDir)]) fs.rmSync(file, { force: true });
+  }
+
+  /**
+   * A cell's database or queue process died by itself: the cell is down now, in the state file and for
+   * `status`, without waiting for a command (`local fault cell-up` brings it back).
+   */
+  private processDied(cellId: string, what: string): void {
+    if (this.stopping || !this.state) return;
+    this.log(
+      `local: cell ${cellId} is down: ${what} (\`npx bulkhead local fault cell-up ${cellId}\` restarts it)`,
+    );
+    this.state = { ...this.describe(), statusPage: this.state.statusPage, control: this.state.control };
+    writeState(stateFile(this.dataDir), this.state);
   }
 
   /** Drills: take a piece down or bring it back. */
@@ -242,21 +337,6 @@ export class LocalPlatform {
     return this.secrets.get(cellId)!;
   }
 
-  /**
-   * The compliance simulator knows every integrated tenant's key and enforces the fleet file's
-   * fastest configured rate per key (a tenant configured slower stays under it anyway).
-   */
-  private newSimulator(): ComplianceSimulator {
-    const integrations = this.fleet.cells.flatMap((c) => c.tenants.filter((t) => t.integration));
-    for (const t of integrations) this.complianceKeys[t.id] = `metrc-${randomBytes(12).toString('hex')}`;
-    const fastest = integrations.reduce((max, t) => Math.max(max, t.integration!.ratePerSecond), 0);
-    const burst = integrations.reduce((max, t) => Math.max(max, t.integration!.burst), 1);
-    return new ComplianceSimulator({
-      apiKeys: this.complianceKeys,
-      ...(fastest > 0 && { ratePerSecond: fastest, burst }),
-    });
-  }
-
   private async startRouter(): Promise<void> {
     const router = this.router!;
     const cells = Object.fromEntries(
@@ -268,15 +348,28 @@ export class LocalPlatform {
     this.routerDoc = DynamoDBDocumentClient.from(router.clients().dynamo);
   }
 
-  /** The registry gets each cell's local endpoint and secret; the fleet's tenants get fresh keys. */
+  /**
+   * The registry gets each cell's local endpoint and secret; the fleet's tenants keep their routes and
+   * keys from the last run, and those not routed yet get new ones.
+   */
   private async seed(): Promise<void> {
-    const keys = await seedRoutingStore({
+    const seeded = await seedRoutingStore({
       fleet: this.fleet,
       cells: this.cells,
       secrets: this.secrets,
       routerDoc: this.routerDoc!,
+      knownKeys: readKeys(this.dataDir),
     });
-    for (const [tenant, key] of keys) this.tenantKeys.set(tenant, key);
+    for (const [tenant, { key, cellId }] of seeded.tenants) {
+      this.tenantKeys.set(tenant, key);
+      this.tenantCells.set(tenant, cellId);
+    }
+    writeKeys(this.dataDir, this.tenantKeys);
+    const kept = seeded.tenants.size - seeded.newKeys.length;
+    this.log(
+      `local: ${kept} tenant(s) kept their routes and keys` +
+        (seeded.newKeys.length > 0 ? `; new keys for ${seeded.newKeys.join(', ')}` : ''),
+    );
   }
 
   /** Tenants as the routing store has them (the CLI may have placed or moved some). */
@@ -293,24 +386,26 @@ export class LocalPlatform {
         wave: cell.wave,
         endpoint: r.address,
         secret: this.secrets.get(cell.id)!,
+        region: cell.region,
+        account: r.stack.iam.account,
         dynamodb: r.dynamo.endpoint,
         tableName: r.tableName(),
         sqs: r.sqs.endpoint,
         queueUrl,
         dlqUrl,
         status: r.healthy ? 'up' : 'down',
+        ...(r.problem && { reason: r.problem }),
       };
     }
     const tenants: Record<string, { cell: string; apiKey: string }> = {};
-    for (const cell of this.fleet.cells) {
-      for (const t of cell.tenants) tenants[t.id] = { cell: cell.id, apiKey: this.tenantKeys.get(t.id)! };
-    }
+    for (const [tenant, apiKey] of this.tenantKeys)
+      tenants[tenant] = { cell: this.tenantCells.get(tenant)!, apiKey };
     return {
       pid: process.pid,
       control: this.state?.control ?? '',
       router: this.router!.address,
       statusPage: this.state?.statusPage ?? '',
-      compliance: this.simulator.url,
+      compliance: this.compliance.state(),
       routingStore: {
         endpoint: this.router!.dynamo.endpoint,
         routesTable: ROUTES_TABLE,
@@ -321,7 +416,20 @@ export class LocalPlatform {
       configFile: this.configFile,
       timeScale: this.timeScale,
       routeCacheTtlSeconds: this.routeCacheTtlSeconds,
+      iam: {
+        enforced: this.iam !== undefined,
+        ...(this.iam && { operators: this.operatorCredentials(this.iam) }),
+      },
     };
+  }
+
+  private operatorCredentials(iam: LocalIam) {
+    return Object.fromEntries(
+      iam.operatorAccounts().map((account) => {
+        const { accessKeyId, secretAccessKey, sessionToken } = iam.operator(account);
+        return [account, { accessKeyId, secretAccessKey, sessionToken }];
+      }),
+    );
   }
 
   /** The router's route cache TTL, scaled like every other wait (30 s at scale 1). */

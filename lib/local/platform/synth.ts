@@ -17,9 +17,19 @@ export interface SynthOptions {
   readonly outDir: string;
   /** `-c release=<label>`: the label every version built from it carries. */
   readonly release?: string;
-  /** At the lowest CPU priority (its bundlers inherit it): a build beside a running fleet must not starve the cells. */
+  /**
+   * At a low CPU priority (its bundlers inherit it): a build beside a running fleet must not starve the
+   * cells, nor be starved by them (see BUILD_NICENESS).
+   */
   readonly lowPriority?: boolean;
 }
+
+/**
+ * The niceness of a release build. Linux weighs a nice-10 task at about a tenth of a nice-0 one, so busy
+ * cells keep 90 % of a contended core; the lowest priority (19, about 1.5 %) let a build of about 40 CPU
+ * seconds stall for many minutes beside a busy fleet.
+ */
+const BUILD_NICENESS = 10;
 
 /** What a marker file records about an assembly. */
 interface AssemblyMarker {
@@ -63,7 +73,7 @@ export async function synthesize(options: SynthOptions): Promise<void> {
     const child = spawn(process.execPath, args, { cwd: options.root, stdio: ['ignore', 'ignore', 'pipe'] });
     if (options.lowPriority) {
       try {
-        if (child.pid) os.setPriority(child.pid, 19);
+        if (child.pid) os.setPriority(child.pid, BUILD_NICENESS);
       } catch {
         // Not permitted here: the build just competes on equal terms.
       }

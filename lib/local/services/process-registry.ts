@@ -93,6 +93,8 @@ export interface ServiceCommand {
 export abstract class LocalService {
   private port: number;
   private current: ManagedProcess | undefined;
+  private stopping = false;
+  private readonly exitListeners: ((status: string) => void)[] = [];
 
   protected constructor(
     /** Names the service in errors and in the registry. */
@@ -121,6 +123,16 @@ export abstract class LocalService {
     return this.current?.running ?? false;
   }
 
+  /** `running`, `exited with code 1`, `killed by SIGKILL`, or `not started`. */
+  get status(): string {
+    return this.current?.status ?? 'not started';
+  }
+
+  /** Called when the process exits without stop() asking it to (it crashed, or someone killed it). */
+  onExit(listener: (status: string) => void): void {
+    this.exitListeners.push(listener);
+  }
+
   /** Starts the service (no-op if it runs) and resolves once it answers; times out after 30 s. */
   async start(): Promise<void> {
     if (this.running) return;
@@ -132,9 +144,15 @@ export abstract class LocalService {
     const { command, args, env } = await this.command(this.port);
     const managed = await spawnManaged(this.name, command, args, env);
     this.current = managed;
+    this.stopping = false;
+    void managed.exited.then(() => {
+      if (this.current !== managed || this.stopping) return;
+      for (const listener of this.exitListeners) listener(managed.status);
+    });
     try {
       await this.waitUntilReady(managed);
     } catch (error) {
+      this.stopping = true;
       await managed.stop();
       throw error;
     }
@@ -142,6 +160,7 @@ export abstract class LocalService {
 
   /** SIGTERM, then SIGKILL after 3 s; resolves once the process has exited. */
   async stop(): Promise<void> {
+    this.stopping = true;
     await this.current?.stop();
   }
 

@@ -8,7 +8,9 @@
 import * as path from 'node:path';
 
 import { CloudWatchClient, DescribeAlarmsCommand } from '@aws-sdk/client-cloudwatch';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 
 import type { Cell, Fleet } from '../../config/types';
 import {
@@ -17,9 +19,10 @@ import {
   functionUrlEvent,
   toApiResponse,
 } from '../../contracts/api-event';
-import { cellApiFunctionName } from '../../contracts/names';
+import { cellApiFunctionName, RELEASES_TABLE } from '../../contracts/names';
 import { driftedAliases, stackInProgress } from '../../domain/release';
-import { RegionalClients } from '../aws-clients';
+import { AccountCredentials } from '../account-credentials';
+import { cellPlace, RegionalClients, routerPlace } from '../aws-clients';
 
 import {
   cdkDeployArgs,
@@ -31,6 +34,8 @@ import {
 } from './aws/cdk-deploy';
 import { ACTIVE_STATUSES, CellStackReader } from './aws/cell-stack';
 import { anchor, moveAliases, type RollbackContext, stopDeployments } from './aws/rollback';
+import { retryThrottled } from './aws/throttle';
+import { DynamoReleaseStore, type LockStore } from './release-store';
 import {
   type CellStatus,
   type DeployEvent,
@@ -55,16 +60,21 @@ export interface AwsReleaseTargetOptions {
   readonly pollMs?: number;
   readonly sleep?: (ms: number) => Promise<void>;
   readonly now?: () => number;
-  /** @default `<root>/.bulkhead/aws/releases.jsonl` */
+  /** The shared release log's local cache. @default `<root>/.bulkhead/aws/releases.jsonl` */
   readonly logFile?: string;
-  /** @default clients of its own */
-  readonly clients?: RegionalClients;
+  /**
+   * Credentials per account: the operator's own, or the account's Bulkhead operator role.
+   * @default STS in the router's region, the SDK's default chain
+   */
+  readonly credentials?: AccountCredentials;
 }
 
 export class AwsReleaseTarget implements ReleaseTarget {
   readonly kind = 'aws';
   readonly description: string;
   readonly log: ReleaseLog;
+  readonly locks: LockStore;
+  private readonly credentials: AccountCredentials;
   private readonly clients: RegionalClients;
   private readonly reader: CellStackReader;
   private readonly waves = new Map<string, WaveRun>();
@@ -73,13 +83,24 @@ export class AwsReleaseTarget implements ReleaseTarget {
 
   constructor(private readonly options: AwsReleaseTargetOptions) {
     this.description = `aws (${new Set(options.fleet.cells.map((c) => `${c.account}/${c.region}`)).size} account/region(s))`;
+    this.credentials = options.credentials ?? new AccountCredentials(options.fleet.router.region);
+    this.clients = new RegionalClients((place) => this.credentials.for(place));
+    // The release log and the locks live in the router's account, where every operator reads them.
+    const store = new DynamoReleaseStore(
+      DynamoDBDocumentClient.from(this.clients.get(DynamoDBClient, routerPlace(options.fleet))),
+      RELEASES_TABLE,
+    );
+    this.locks = store;
     this.log = new ReleaseLog(
       options.logFile ?? path.join(options.root, '.bulkhead', 'aws', 'releases.jsonl'),
       'aws',
+      undefined,
+      store,
     );
     this.runCdk = options.runCdk ?? projectCdk(options.root);
-    this.clients = options.clients ?? new RegionalClients();
-    this.reader = new CellStackReader(this.clients);
+    this.reader = new CellStackReader(this.clients, (cellId) =>
+      this.log.entries().filter((e) => e.cell === cellId),
+    );
     this.ctx = {
       clients: this.clients,
       reader: this.reader,
@@ -96,7 +117,7 @@ export class AwsReleaseTarget implements ReleaseTarget {
   async deploy(cells: readonly Cell[], spec: DeploySpec): Promise<void> {
     if (spec.extraEnv)
       throw new Error('the AWS target deploys what the CDK app builds: no extra environment');
-    const args = cdkDeployArgs(cells, spec, this.options.configFile);
+    const args = cdkDeployArgs(cells, spec, this.options.configFile, new Date(this.ctx.now()).toISOString());
     const wave: WaveRun = { startedAt: this.ctx.now(), release: spec.release, run: this.runCdk(args) };
     void wave.run.done.then((exit) => (wave.exit = exit));
     for (const c of cells) this.waves.set(c.id, wave);
@@ -135,9 +156,14 @@ export class AwsReleaseTarget implements ReleaseTarget {
         notes: [`the alias was already back (an earlier rollback): ${note}`],
       };
     }
-    const previous = Object.fromEntries(
-      state.functions.flatMap((f) => (f.previous ? [[f.name, f.previous.version]] : [])),
-    );
+    const unknown = state.functions.filter((f) => !f.previous).map((f) => f.name);
+    if (unknown.length > 0) {
+      throw new Error(
+        `no version to roll back to for ${unknown.join(', ')}: neither CodeDeploy nor the release log ` +
+          'shows what its live version replaced; nothing was moved',
+      );
+    }
+    const previous = Object.fromEntries(state.functions.map((f) => [f.name, f.previous!.version]));
     return moveAliases(this.ctx, cell, stack, previous, started);
   }
 
@@ -148,12 +174,14 @@ export class AwsReleaseTarget implements ReleaseTarget {
 
   async alarms(cell: Cell): Promise<string[]> {
     const stack = await this.reader.lastDescribed(cell);
-    const cloudwatch = this.clients.get(CloudWatchClient, cell.region);
+    const cloudwatch = this.clients.get(CloudWatchClient, cellPlace(cell));
     const names = [...stack.alarms];
     const firing: string[] = [];
     for (let i = 0; i < names.length; i += 100) {
-      const out = await cloudwatch.send(
-        new DescribeAlarmsCommand({ AlarmNames: names.slice(i, i + 100), StateValue: 'ALARM' }),
+      const out = await retryThrottled(this.ctx, () =>
+        cloudwatch.send(
+          new DescribeAlarmsCommand({ AlarmNames: names.slice(i, i + 100), StateValue: 'ALARM' }),
+        ),
       );
       for (const a of out.MetricAlarms ?? [])
         firing.push(`${a.AlarmName}${a.StateReason ? `: ${a.StateReason}` : ''}`);
@@ -162,7 +190,7 @@ export class AwsReleaseTarget implements ReleaseTarget {
   }
 
   async invoke(cell: Cell, qualifier: string, request: ApiRequest): Promise<ApiResponse> {
-    const out = await this.clients.get(LambdaClient, cell.region).send(
+    const out = await this.clients.get(LambdaClient, cellPlace(cell)).send(
       new InvokeCommand({
         FunctionName: cellApiFunctionName(cell.id),
         Qualifier: qualifier,
@@ -183,5 +211,6 @@ export class AwsReleaseTarget implements ReleaseTarget {
 
   close(): void {
     this.clients.close();
+    this.credentials.close();
   }
 }

@@ -1,16 +1,23 @@
 /**
  * The local release target: the running local platform, through its control API. The platform does
  * the work (`lib/local/codedeploy/local-releases.ts`: build, new versions, smoke test, time-scaled shifting with
- * canary analysis, rollback); this side starts it and follows it. The release log is the platform
- * home's `releases.jsonl`, which the status page shows.
+ * canary analysis, rollback); this side starts it and follows it. The release log and the cells' locks are
+ * in the routing store's releases table, as on AWS; the home's `releases.jsonl` caches the log for the
+ * status page.
  */
 import * as path from 'node:path';
 
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+
 import type { Cell } from '../../config/types';
 import type { ApiRequest, ApiResponse } from '../../contracts/api-event';
+import { RELEASES_TABLE } from '../../contracts/names';
 import type { CellReleaseView, DeploymentView } from '../../local/codedeploy/local-releases';
+import { controlCall } from '../../local/platform/control-client';
 import type { PlatformState } from '../../local/platform/platform-state';
 
+import { DynamoReleaseStore, type LockStore } from './release-store';
 import {
   type CellStatus,
   type DeployEvent,
@@ -31,6 +38,8 @@ export class LocalReleaseTarget implements ReleaseTarget {
   readonly kind = 'local';
   readonly description: string;
   readonly log: ReleaseLog;
+  readonly locks: LockStore;
+  private readonly routingClient: DynamoDBClient;
   private readonly deployments = new Map<string, string>();
   private readonly pollMs: number;
 
@@ -40,26 +49,21 @@ export class LocalReleaseTarget implements ReleaseTarget {
     options: LocalReleaseTargetOptions = {},
   ) {
     this.description = `local (platform pid ${state.pid}, home ${home})`;
-    this.log = new ReleaseLog(path.join(home, 'releases.jsonl'), 'local');
+    // The routing store holds the releases table as the router's account does on AWS; DynamoDB Local
+    // checks no credentials, but the SDK signs every request and needs some.
+    this.routingClient = new DynamoDBClient({
+      region: 'us-east-1',
+      endpoint: state.routingStore.endpoint,
+      credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+    });
+    const store = new DynamoReleaseStore(DynamoDBDocumentClient.from(this.routingClient), RELEASES_TABLE);
+    this.locks = store;
+    this.log = new ReleaseLog(path.join(home, 'releases.jsonl'), 'local', undefined, store);
     this.pollMs = options.pollMs ?? 50;
   }
 
-  private async call<T>(action: string, body: Record<string, unknown>): Promise<T> {
-    let res: Response;
-    try {
-      res = await fetch(`${this.state.control}/control/${action}`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify(body),
-      });
-    } catch (err) {
-      throw new Error(
-        `the local platform's control API (${this.state.control}) did not answer: ${(err as Error).message}`,
-      );
-    }
-    const out = (await res.json()) as T & { details?: string };
-    if (!res.ok) throw new Error(out.details ?? `${action}: HTTP ${res.status}`);
-    return out;
+  private call<T>(action: string, body: Record<string, unknown>): Promise<T> {
+    return controlCall<T>(this.state, action, body);
   }
 
   private async view(cell: Cell): Promise<CellReleaseView> {
@@ -144,6 +148,6 @@ export class LocalReleaseTarget implements ReleaseTarget {
   }
 
   close(): void {
-    // Nothing held open: every call is one request.
+    this.routingClient.destroy();
   }
 }

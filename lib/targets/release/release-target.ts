@@ -1,16 +1,17 @@
 /**
  * The release port: what release orchestration (`lib/release`) needs from a Bulkhead installation, on
  * AWS or local: per cell its release state, deploying a release and following it, rolling back, alarms,
- * direct calls to one version of the cell's API (drills), and the release log. `aws-release-target.ts`
+ * direct calls to one version of the cell's API (drills), the release log and the cells' release locks. `aws-release-target.ts`
  * and `local-release-target.ts` only say how each step is done there; `test/contracts` holds them to it.
  */
-import * as fs from 'node:fs';
-import * as os from 'node:os';
-import * as path from 'node:path';
-
 import type { Cell } from '../../config/types';
 import type { ApiRequest, ApiResponse } from '../../contracts/api-event';
-import type { CellReleaseState, CellResult, DrillRecord, RollbackResult } from '../../domain/release';
+import type { CellReleaseState, CellResult, RollbackResult } from '../../domain/release';
+
+import type { ReleaseLog } from './release-log';
+import type { LockStore } from './release-store';
+
+export { ReleaseLog } from './release-log';
 
 export type { RollbackResult } from '../../domain/release';
 
@@ -63,11 +64,16 @@ export interface ReleaseTarget {
   rollback(cell: Cell, reason: string): Promise<RollbackResult>;
   /** Moves the cell's live aliases to these versions (by function name): a drill's roll forward. */
   pointTo(cell: Cell, versions: Readonly<Record<string, string>>): Promise<RollbackResult>;
-  /** Alarms firing in the cell, per-version alarms included. */
+  /**
+   * Release-health alarms firing in the cell (its new versions' errors, 5xx, latency, throttles): what
+   * judges a release and its bake. Operational alarms (dead letters, backlog) are not among them.
+   */
   alarms(cell: Cell): Promise<string[]>;
   /** A request to the cell's API: `qualifier` is `live` (the alias) or a version number. */
   invoke(cell: Cell, qualifier: string, request: ApiRequest): Promise<ApiResponse>;
   readonly log: ReleaseLog;
+  /** The cells' release locks (lib/release/cell-locks.ts takes and renews them). */
+  readonly locks: LockStore;
   close(): void;
 }
 
@@ -81,9 +87,15 @@ export interface ReleaseTarget {
  */
 export interface ReleaseLogEntry {
   readonly at: string;
-  readonly kind: 'release' | 'rollback' | 'halt' | 'drill';
+  /** Unique in the shared log (with `at`: its key there); lines written before it was shared have none. */
+  readonly id?: string;
+  /** `lock`: a cell's release lock taken with `--force` from a live holder. */
+  readonly kind: 'release' | 'rollback' | 'halt' | 'drill' | 'lock';
   readonly summary: string;
-  /** Which drill, for `kind: 'drill'` (only rollback drills count for the drill gate). */
+  /**
+   * Which drill, for `kind: 'drill'` (only rollback drills count for the drill gate), and for a rollback
+   * made by a drill (a rehearsal, not an incident).
+   */
   readonly drill?: 'rollback' | 'bad-release';
   readonly who: string;
   readonly target: 'aws' | 'local';
@@ -102,58 +114,4 @@ export interface ReleaseLogEntry {
   readonly automatic?: boolean;
 }
 
-export type NewLogEntry = Omit<ReleaseLogEntry, 'at' | 'who' | 'target'> & { readonly who?: string };
-
-/** Appended to by every release, rollback and drill; read by `status`, the status page and the drill gate. */
-export class ReleaseLog {
-  constructor(
-    readonly file: string,
-    private readonly target: 'aws' | 'local',
-    private readonly who: string = os.userInfo().username,
-  ) {}
-
-  append(entry: NewLogEntry): ReleaseLogEntry {
-    const line: ReleaseLogEntry = {
-      at: new Date().toISOString(),
-      who: this.who,
-      target: this.target,
-      ...entry,
-    };
-    fs.mkdirSync(path.dirname(this.file), { recursive: true });
-    // One write per line with O_APPEND: concurrent writers never interleave within a line.
-    fs.appendFileSync(this.file, `${JSON.stringify(line)}\n`);
-    return line;
-  }
-
-  /** Oldest first; lines that do not parse are skipped. */
-  entries(): ReleaseLogEntry[] {
-    let text: string;
-    try {
-      text = fs.readFileSync(this.file, 'utf8');
-    } catch {
-      return [];
-    }
-    return text
-      .split('\n')
-      .filter(Boolean)
-      .flatMap((line) => {
-        try {
-          return [JSON.parse(line) as ReleaseLogEntry];
-        } catch {
-          return [];
-        }
-      });
-  }
-
-  drills(): DrillRecord[] {
-    return this.entries()
-      .filter((e) => e.kind === 'drill' && e.drill === 'rollback' && e.release !== undefined)
-      .map((e) => ({
-        release: e.release!,
-        ok: e.ok === true,
-        at: e.at,
-        ...(e.cell && { cell: e.cell }),
-        ...(e.detail && { reason: e.detail }),
-      }));
-  }
-}
+export type NewLogEntry = Omit<ReleaseLogEntry, 'at' | 'id' | 'who' | 'target'> & { readonly who?: string };

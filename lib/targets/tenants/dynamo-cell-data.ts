@@ -287,6 +287,25 @@ export class DynamoCellData implements CellData {
     );
   }
 
+  async setTenantMoved(tenantId: string, to: string): Promise<void> {
+    await writeIf(
+      this.props.ddb.send(
+        new UpdateItemCommand({
+          TableName: this.props.tableName,
+          Key: tenantItemKey(tenantId),
+          UpdateExpression: 'SET movedTo = :to',
+          ConditionExpression: 'attribute_exists(#pk)',
+          ExpressionAttributeNames: { '#pk': K.partitionKey },
+          ExpressionAttributeValues: { ':to': { S: to } },
+        }),
+      ),
+    );
+  }
+
+  isMoveMarker(item: Item): boolean {
+    return (item as AttributeMap)[K.sortKey]?.S === keys.tenant('').sk;
+  }
+
   async setTenantFrozen(tenantId: string, frozen: boolean): Promise<void> {
     await writeIf(
       this.props.ddb.send(

@@ -142,6 +142,11 @@ export class DynamoRoutingAdmin {
       conditions.push(
         `${move}.${field('step')} = :was_step AND ${move}.${field('startedAt')} = :was_started`,
       );
+      if (condition.move.owner === null) conditions.push(`attribute_not_exists(${move}.${field('owner')})`);
+      else if (condition.move.owner !== undefined) {
+        values[':was_owner'] = condition.move.owner;
+        conditions.push(`${move}.${field('owner')} = :was_owner`);
+      }
     }
     if (sets.length === 0) throw new Error('updateRoute: nothing to update');
     return writeIf(

@@ -6,6 +6,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 
+import { cellIntegrations } from '../../config/integrations';
 import type { Fleet } from '../../config/types';
 import type { PlatformState } from '../../local/platform/platform-state';
 
@@ -30,7 +31,6 @@ export interface LocalTenantsTargetOptions {
 
 export class LocalTenantsTarget extends DynamoTenantsTarget {
   private readonly clients: { destroy(): void }[] = [];
-  readonly routeCacheTtlSeconds?: number;
 
   constructor(
     private readonly state: PlatformState,
@@ -49,7 +49,6 @@ export class LocalTenantsTarget extends DynamoTenantsTarget {
       }),
     );
     this.clients.push(routingClient);
-    this.routeCacheTtlSeconds = state.routeCacheTtlSeconds;
   }
 
   protected async openCell(cellId: string): Promise<CellData> {
@@ -66,7 +65,7 @@ export class LocalTenantsTarget extends DynamoTenantsTarget {
       tableName: cell.tableName,
       queueUrl: cell.queueUrl,
       ...(fleetCell && {
-        integratedTenants: new Set(fleetCell.tenants.filter((t) => t.integration).map((t) => t.id)),
+        integratedTenants: new Set(Object.keys(cellIntegrations(fleetCell))),
       }),
     });
   }

@@ -37,7 +37,12 @@ export interface RouteCondition {
   readonly cellId?: string;
   readonly status?: string;
   /** The move record must be this one (same step, same start), or there must be none under way. */
-  readonly move?: Pick<MoveProgress, 'step' | 'startedAt'> | 'none';
+  readonly move?:
+    | (Pick<MoveProgress, 'step' | 'startedAt'> & {
+        /** The run holding the move's lease; `null`: none does. Left out: not checked. */
+        readonly owner?: string | null;
+      })
+    | 'none';
 }
 
 export interface RouteUpdate extends RouteChange {
@@ -63,8 +68,6 @@ export interface CellData extends TenantData {
 export interface TenantsTarget {
   /** Says which installation this is, for messages. */
   readonly description: string;
-  /** How long its routers cache a route, when the installation says (a local platform does). */
-  readonly routeCacheTtlSeconds?: number;
   listRoutes(): Promise<RouteRecord[]>;
   getRoute(tenantId: string): Promise<RouteRecord | undefined>;
   /** Writes a new route; false when the tenant already has one. */

@@ -2,6 +2,7 @@ import { GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
 
 import { ApiHandler, call } from '../../../harness/api-events';
+import { integrationsFile } from '../../../harness/integrations-file';
 import { CELL_TABLE_PROPS, LocalAws, startLocalAws, SYNC_DLQ_PROPS } from '../../../harness/local-aws';
 import { createQueueFromCfn, createTableFromCfn } from '../../../lib/local/assembly/cfn-resources';
 
@@ -26,7 +27,7 @@ beforeAll(async () => {
     QUEUE_URL: queueUrl,
     POWERTOOLS_LOG_LEVEL: 'ERROR',
     POWERTOOLS_METRICS_DISABLED: 'true',
-    INTEGRATIONS: JSON.stringify({
+    INTEGRATIONS_FILE: integrationsFile({
       greenleaf: { baseUrl: 'http://127.0.0.1:1', ratePerSecond: 5, burst: 1, apiKeySecret: 'x' },
     }),
   });
@@ -56,7 +57,7 @@ test('50 concurrent orders for a stock of 10: exactly 10 succeed and stock ends 
   const conflict = results.find((r) => r.status === 409)!;
   expect(conflict.body).toEqual({
     error: 'insufficient_stock',
-    details: { sku: 'og-kush-3.5g', requested: 1 },
+    details: { sku: 'og-kush-3.5g', requested: 1, available: 0, reason: 'low_stock' },
   });
   const after = await call(handler, 'GET', '/inventory/og-kush-3.5g', { tenant: 'greenleaf' });
   expect(after.body.quantity).toBe(0);
@@ -345,4 +346,31 @@ test('status turns red when the oldest pending order waited 20 minutes, even if 
     oldestPendingSince: created,
     lastSuccessAt: null,
   });
+});
+
+test('DELETE /synthetic-data removes every item of the drill tenant, past one page, and refuses a real tenant', async () => {
+  const DRILL = 'bulkhead-drill';
+  // Over a page of 25 deletes, and orders whose idempotency records live in the same partition.
+  for (let i = 0; i < 30; i++) await stock(DRILL, `drill-sku-${i}`, 5);
+  for (let i = 0; i < 3; i++) {
+    const order = await call(handler, 'POST', '/orders', {
+      tenant: DRILL,
+      headers: { 'idempotency-key': `drill-order-${i}` },
+      body: { items: [{ sku: 'drill-sku-0', quantity: 1 }] },
+    });
+    expect(order.status).toBe(201);
+  }
+  await stock('greenleaf', 'kept-sku', 4);
+
+  const refused = await call(handler, 'DELETE', '/synthetic-data', { tenant: 'greenleaf' });
+  expect(refused).toMatchObject({ status: 403, body: { error: 'forbidden' } });
+  expect((await call(handler, 'GET', '/inventory/kept-sku', { tenant: 'greenleaf' })).body.quantity).toBe(4);
+
+  const removed = await call(handler, 'DELETE', '/synthetic-data', { tenant: DRILL });
+  expect(removed.status).toBe(200);
+  expect(removed.body.removed).toBeGreaterThanOrEqual(36);
+  expect((await call(handler, 'GET', '/inventory?limit=100', { tenant: DRILL })).body.items).toEqual([]);
+  expect((await call(handler, 'GET', '/orders?limit=100', { tenant: DRILL })).body.items).toEqual([]);
+  expect((await call(handler, 'GET', '/inventory/kept-sku', { tenant: 'greenleaf' })).body.quantity).toBe(4);
+  expect((await call(handler, 'DELETE', '/synthetic-data', { tenant: DRILL })).body).toEqual({ removed: 0 });
 });

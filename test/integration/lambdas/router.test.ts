@@ -2,6 +2,7 @@ import { DynamoDBClient, GetItemCommand, UpdateItemCommand } from '@aws-sdk/clie
 import { DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 
 import { type CellServer, startCellServer } from '../../../harness/cell-server';
+import { integrationsFile } from '../../../harness/integrations-file';
 import {
   CELL_TABLE_PROPS,
   LOCAL_CLIENT_CONFIG,
@@ -20,6 +21,7 @@ import { RouteCache } from '../../../lib/domain/route-cache';
 import { createQueueFromCfn, createTableFromCfn } from '../../../lib/local/assembly/cfn-resources';
 import { putTenantKeyItem } from '../../../lib/targets/tenants/dynamo-cell-data';
 import { LocalTenantsTarget } from '../../../lib/targets/tenants/local-tenants-target';
+import { moveTenantTo } from '../../../lib/tenants/move';
 
 const TTL_MS = 30_000;
 const CELLS = ['cell-a', 'cell-b'] as const;
@@ -51,7 +53,7 @@ beforeAll(async () => {
         RELEASE: 'v-test',
         TABLE_NAME: table(cellId),
         QUEUE_URL: queues[cellId]!,
-        INTEGRATIONS: '{}',
+        INTEGRATIONS_FILE: integrationsFile({}),
         CELL_SECRET: `secret-${cellId}`,
         AWS_REGION: 'us-east-1',
         AWS_ACCESS_KEY_ID: 'local',
@@ -266,6 +268,96 @@ test('a tenant placed with `tenants place` is routed with the key it printed, an
     keyHash: { S: hashApiKey(placed.apiKey) },
   });
 });
+
+test('a tenant moved under a write loop: writes are refused only while it is frozen, no read fails, and the router follows the move without waiting for its cache', async () => {
+  const key = generateApiKey('mover');
+  await routing.putRoute({
+    tenantId: 'mover',
+    cellId: 'cell-a',
+    status: 'active',
+    keyHash: hashApiKey(key),
+    createdAt: '2025-04-20T00:00:00.000Z',
+  });
+  await putTenantKeyItem(aws.ddbClient, table('cell-a'), 'mover', hashApiKey(key));
+  const seeded = Array.from({ length: 200 }, (_, i) => `seed-${String(i).padStart(3, '0')}`);
+  for (const sku of seeded) {
+    expect((await call(key, 'PUT', `/inventory/${sku}`, { quantity: 7 })).status).toBe(200);
+  }
+  // The router caches the route at cell-a, and its clock never moves: no cache entry expires in this test.
+  expect((await call(key, 'GET', '/inventory/seed-000')).headers['x-bulkhead-cell']).toBe('cell-a');
+
+  // Events are numbered in the order they happen, so the test compares order, never durations.
+  let seq = 0;
+  let frozenAt = Infinity;
+  let activeAgainAt = Infinity;
+  let moving = true;
+  const refused: { sent: number; answered: number }[] = [];
+  const failedReads: string[] = [];
+  const otherWrites: string[] = [];
+  const acknowledged: string[] = [];
+  let writes = 0;
+  let reads = 0;
+  let afterMove = 0;
+  const writer = async (w: number) => {
+    for (let n = 0; moving || afterMove < 40; n++) {
+      const sku = `w${w}-${n}`;
+      const sent = ++seq;
+      const res = await call(key, 'PUT', `/inventory/${sku}`, { quantity: n });
+      writes += 1;
+      if (!moving) afterMove += 1;
+      if (res.status === 200) acknowledged.push(sku);
+      else if (res.status === 503 && res.body.error === 'tenant_frozen')
+        refused.push({ sent, answered: ++seq });
+      else otherWrites.push(`${sku}: ${res.status} ${JSON.stringify(res.body)}`);
+    }
+  };
+  const reader = async () => {
+    while (moving || afterMove < 40) {
+      const res = await call(key, 'GET', '/inventory/seed-042');
+      reads += 1;
+      if (res.status !== 200 || res.body.quantity !== 7)
+        failedReads.push(`${res.status} ${JSON.stringify(res.body)}`);
+    }
+  };
+  const loops = [writer(0), writer(1), reader()];
+
+  const state = cellsState();
+  const target = new LocalTenantsTarget(state);
+  const started = performance.now();
+  let moved;
+  try {
+    moved = await moveTenantTo(target, 'mover', 'cell-b', {
+      pageSize: 50,
+      afterSave: (p) => {
+        if (p.step === 'freeze') frozenAt = Math.min(frozenAt, ++seq);
+        if (p.step === 'cleanup') activeAgainAt = Math.min(activeAgainAt, ++seq);
+      },
+    });
+  } finally {
+    target.close();
+  }
+  const moveMs = performance.now() - started;
+  moving = false;
+  await Promise.all(loops);
+
+  expect(moved).toMatchObject({ ok: true, progress: { step: 'done' } });
+  expect(failedReads).toEqual([]);
+  expect(otherWrites).toEqual([]);
+  // Every refused write overlapped the freeze (begun before the tenant was active again, answered after it froze).
+  expect(refused.filter((r) => r.sent > activeAgainAt || r.answered < frozenAt)).toEqual([]);
+  // After the move, with the old route still fresh in the router's cache, writes and reads reach cell-b.
+  const last = await call(key, 'PUT', '/inventory/after', { quantity: 1 });
+  expect([last.status, last.headers['x-bulkhead-cell']]).toEqual([200, 'cell-b']);
+  expect((await call(key, 'GET', '/inventory/seed-000')).headers['x-bulkhead-cell']).toBe('cell-b');
+  for (const sku of [...seeded, ...acknowledged]) {
+    expect([sku, await itemAt('cell-b', 'mover', `INV#${sku}`)]).toEqual([sku, expect.anything()]);
+  }
+  expect(await itemAt('cell-a', 'mover', 'INV#seed-000')).toBeUndefined();
+  console.log(
+    `move of ${moved.ok ? moved.progress.total : '?'} items under a write loop: ${moveMs.toFixed(0)} ms; ` +
+      `${refused.length} of ${writes} writes refused (tenant_frozen), ${reads} reads, none failed`,
+  );
+}, 120_000);
 
 test('with the routing store stopped, tenants already cached are still routed (fail static)', async () => {
   // Warm: alpha and beta have been routed before; gamma never has.

@@ -93,6 +93,8 @@ test('a routed request is one trace: annotated with tenant and cell, its header 
       REGISTRY_TABLE: 'registry',
       STORE_TIMEOUT_MS: '2000',
       CELL_ENDPOINTS: JSON.stringify({ 'cell-a': { endpoint: cellUrl } }),
+      // The cell listens on loopback, as the local platform's do (on AWS only a function URL is forwarded to).
+      CELL_ENDPOINTS_ON_LOOPBACK: 'true',
       POWERTOOLS_LOG_LEVEL: 'SILENT',
       POWERTOOLS_METRICS_DISABLED: 'true',
     },

@@ -45,6 +45,12 @@ describe('tableInputFromCfn', () => {
           Projection: { ProjectionType: 'KEYS_ONLY', NonKeyAttributes: undefined },
           ProvisionedThroughput: undefined,
         },
+        {
+          IndexName: 'unverified',
+          KeySchema: CELL_TABLE_PROPS.GlobalSecondaryIndexes[2].KeySchema,
+          Projection: { ProjectionType: 'KEYS_ONLY', NonKeyAttributes: undefined },
+          ProvisionedThroughput: undefined,
+        },
       ],
     });
   });

@@ -31,7 +31,19 @@ import {
   startLocalAws,
   type LocalAws,
 } from '../../../harness/local-aws';
+import {
+  connectionRefused,
+  externalAddresses,
+  isLoopback,
+  listenersOn,
+  listeningAddresses,
+} from '../../../harness/processes';
 import { until } from '../../../harness/wait';
+import {
+  DYNAMODB_ITEM_MAX_BYTES,
+  DYNAMODB_TRANSACTION_MAX_ACTIONS,
+  SQS_MESSAGE_MAX_BYTES,
+} from '../../../lib/contracts/aws-limits';
 import { createQueueFromCfn, createTableFromCfn } from '../../../lib/local/assembly/cfn-resources';
 import { DynamoDbLocal } from '../../../lib/local/services/dynamodb-local';
 import { trackedProcesses } from '../../../lib/local/services/process-registry';
@@ -84,6 +96,24 @@ describe('local AWS services', () => {
     );
   });
 
+  it('DynamoDB Local (no authentication) and fauxqs listen on the loopback interface only', async () => {
+    for (const endpoint of [local.dynamo.endpoint, local.sqs.endpoint]) {
+      const port = Number(new URL(endpoint).port);
+      // Whatever listens on the service's port, by whichever process: all of it loopback.
+      const addresses = listenersOn(port);
+      expect(addresses.length).toBeGreaterThan(0);
+      expect(addresses.filter((a) => !isLoopback(a.host))).toEqual([]);
+      // And as a peer sees it: refused at each of this machine's other addresses.
+      for (const host of externalAddresses()) {
+        expect([host, await connectionRefused(host, port)]).toEqual([host, true]);
+      }
+    }
+    // The processes themselves, where this machine lets us read their sockets, hold no other listener.
+    for (const pid of [local.dynamo.pid, local.sqs.pid]) {
+      expect(listeningAddresses(pid as number).filter((a) => !isLoopback(a.host))).toEqual([]);
+    }
+  });
+
   it('creates the cell table from its template properties, with its indexes and TTL', async () => {
     const TABLE = newTable();
     await createTableFromCfn(local.ddbClient, TABLE, CELL_TABLE_PROPS);
@@ -93,10 +123,13 @@ describe('local AWS services', () => {
     expect(Table?.KeySchema).toEqual(CELL_TABLE_PROPS.KeySchema);
     expect(Table?.BillingModeSummary?.BillingMode).toBe('PAY_PER_REQUEST');
     const indexes = Object.fromEntries((Table?.GlobalSecondaryIndexes ?? []).map((i) => [i.IndexName, i]));
-    expect(Object.keys(indexes).sort()).toEqual(['byStatus', 'pending']);
+    expect(Object.keys(indexes).sort()).toEqual(['byStatus', 'pending', 'unverified']);
     expect(indexes.byStatus?.Projection?.ProjectionType).toBe('ALL');
     expect(indexes.pending?.Projection?.ProjectionType).toBe('KEYS_ONLY');
     expect(indexes.pending?.KeySchema).toEqual(CELL_TABLE_PROPS.GlobalSecondaryIndexes[1].KeySchema);
+    // Receipts posted but not yet confirmed by a reconciliation, per tenant.
+    expect(indexes.unverified?.Projection?.ProjectionType).toBe('KEYS_ONLY');
+    expect(indexes.unverified?.KeySchema).toEqual(CELL_TABLE_PROPS.GlobalSecondaryIndexes[2].KeySchema);
 
     const { TimeToLiveDescription } = await local.ddbClient.send(
       new DescribeTimeToLiveCommand({ TableName: TABLE }),
@@ -175,6 +208,33 @@ describe('local AWS services', () => {
     expect(await get('ORDER#o2')).toBeUndefined();
     expect(await get('ORDER#o3')).toBeUndefined();
     expect((await get('STOCK#sku-1'))?.qty).toBe(5);
+  });
+
+  it('refuses what AWS refuses: an item over 400 KB, a transaction over 100 actions or 4 MB, a message over 1 MiB', async () => {
+    const TABLE = newTable();
+    await createTableFromCfn(local.ddbClient, TABLE, CELL_TABLE_PROPS);
+    const item = (sk: string, bytes: number) => ({ pk: 't1', sk, blob: 'x'.repeat(bytes) });
+    await doc.send(new PutCommand({ TableName: TABLE, Item: item('fits', DYNAMODB_ITEM_MAX_BYTES - 1024) }));
+    await expect(
+      doc.send(new PutCommand({ TableName: TABLE, Item: item('big', DYNAMODB_ITEM_MAX_BYTES) })),
+    ).rejects.toThrow(/Item size has exceeded the maximum allowed size/);
+    const puts = (count: number) => ({
+      TransactItems: Array.from({ length: count }, (_, i) => ({
+        Put: { TableName: TABLE, Item: { pk: 't1', sk: `T#${count}#${i}` } },
+      })),
+    });
+    await doc.send(new TransactWriteCommand(puts(DYNAMODB_TRANSACTION_MAX_ACTIONS)));
+    await expect(
+      doc.send(new TransactWriteCommand(puts(DYNAMODB_TRANSACTION_MAX_ACTIONS + 1))),
+    ).rejects.toThrow(/Member must have length less than or equal to 100/);
+
+    const queueUrl = await createQueueFromCfn(local.sqsClient, 'cell-limits-dlq', SYNC_DLQ_PROPS, () => '');
+    const send = (bytes: number) =>
+      local.sqsClient.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: 'x'.repeat(bytes) }));
+    await send(SQS_MESSAGE_MAX_BYTES);
+    await expect(send(SQS_MESSAGE_MAX_BYTES + 1)).rejects.toThrow(
+      /Message must be shorter than 1048576 bytes/,
+    );
   });
 
   it('moves a message received maxReceiveCount times without a delete to the DLQ', async () => {

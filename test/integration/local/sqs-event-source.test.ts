@@ -343,5 +343,37 @@ describe('SqsEventSource', () => {
     expect(() => new SqsEventSource({ ...base, maximumConcurrency: 1 })).toThrow(/maximumConcurrency/);
     expect(() => new SqsEventSource({ ...base, batchSize: 0 })).toThrow(/batchSize/);
     expect(() => new SqsEventSource({ ...base, waitTimeSeconds: 21 })).toThrow(/waitTimeSeconds/);
+    expect(() => new SqsEventSource({ ...base, batchSize: 11 })).toThrow(/maximumBatchingWindowSeconds/);
+    expect(() => new SqsEventSource({ ...base, batchSize: 11, maximumBatchingWindowSeconds: 301 })).toThrow(
+      /maximumBatchingWindowSeconds/,
+    );
+  });
+
+  it('with a batching window, gathers more than ten messages into one invocation, and invokes with fewer when the window ends', async () => {
+    const queue = await createQueue();
+    const { target, seen } = recordingTarget();
+    await send(
+      queue,
+      Array.from({ length: 35 }, (_, i) => `order-${i}`),
+    );
+    const mapping = source({
+      sqs,
+      queueUrl: queue.url,
+      queueArn: queue.arn,
+      target,
+      batchSize: 25,
+      maximumBatchingWindowSeconds: 1,
+      maximumConcurrency: 2,
+    });
+
+    mapping.start();
+    await waitFor(() => seen.records().length >= 35);
+    await mapping.stop();
+
+    // Every message once; a batch of more than one receive's ten, none over the size.
+    expect(new Set(seen.records().map((r) => r.messageId)).size).toBe(35);
+    expect(Math.max(...seen.batches.map((b) => b.length))).toBeGreaterThan(10);
+    expect(Math.max(...seen.batches.map((b) => b.length))).toBeLessThanOrEqual(25);
+    expect(seen.batches.map((b) => b.length).reduce((a, b) => a + b, 0)).toBe(35);
   });
 });

@@ -12,7 +12,7 @@ import { GetCommand } from '@aws-sdk/lib-dynamodb';
 
 import { CELL_TABLE_PROPS, type LocalAws, startLocalAws, SYNC_DLQ_PROPS } from '../../../harness/local-aws';
 import { platformState, type RoutingStore, startRoutingStore } from '../../../harness/routing-store';
-import { tenantsCommand } from '../../../lib/cli/tenants';
+import { main } from '../../../lib/cli/main';
 import { hashApiKey, verifyApiKey } from '../../../lib/domain/api-keys';
 import { createQueueFromCfn, createTableFromCfn } from '../../../lib/local/assembly/cfn-resources';
 import { stateFile, writeState } from '../../../lib/local/platform/platform-state';
@@ -83,7 +83,7 @@ async function bulkhead(...args: string[]): Promise<{ code: number; out: string[
   const log = jest.spyOn(console, 'log').mockImplementation((l: string) => void out.push(l));
   const error = jest.spyOn(console, 'error').mockImplementation((l: string) => void err.push(l));
   try {
-    return { code: await tenantsCommand(args), out, err };
+    return { code: await main(['tenants', ...args]), out, err };
   } finally {
     log.mockRestore();
     error.mockRestore();

@@ -1,6 +1,10 @@
 import { Match, Template } from 'aws-cdk-lib/assertions';
 
 import { CELL_TABLE_KEYS } from '../../../lib/contracts/table-schema';
+import {
+  cellIntegrationSettings,
+  fleetIntegratorFacilities,
+} from '../../../lib/infra/cell/integration-settings';
 
 import { buildFleet, BuiltFleet } from './fixtures';
 
@@ -70,6 +74,13 @@ describe('stateful resources', () => {
         [
           { AttributeName: 'pendingTenant', KeyType: 'HASH' },
           { AttributeName: 'pendingSince', KeyType: 'RANGE' },
+        ],
+      ],
+      [
+        'unverified',
+        [
+          { AttributeName: 'unverifiedTenant', KeyType: 'HASH' },
+          { AttributeName: 'recordedAt', KeyType: 'RANGE' },
         ],
       ],
     ]);
@@ -160,28 +171,41 @@ describe('functions', () => {
     });
   });
 
-  test('tenant integration settings from the fleet file reach the sync worker', () => {
-    const worker = t.findResources('AWS::Lambda::Function', {
-      Properties: { Description: Match.stringLikeRegexp('compliance') },
-    });
-    const env = Object.values(worker)[0].Properties.Environment.Variables;
-    expect(JSON.parse(env.INTEGRATIONS)).toEqual({
+  test('tenant integration settings stay out of every environment: they grow with the cell, Lambda caps it at 4 KB', () => {
+    for (const [, fn] of handlerFunctions()) {
+      expect(Object.keys(fn.Properties.Environment.Variables)).not.toContain('INTEGRATIONS');
+    }
+    expect(cellIntegrationSettings(built.fleet.cells[0], fleetIntegratorFacilities(built.fleet))).toEqual({
       greenleaf: {
         baseUrl: 'https://sandbox-api-ca.metrc.com',
         ratePerSecond: 5,
         burst: 2,
         apiKeySecret: 'bulkhead/compliance/greenleaf',
+        licenseNumber: 'greenleaf',
+        timeZone: 'UTC',
+        vendorKeySecret: 'bulkhead/compliance/vendor',
+        batchSize: 10,
+        // Metrc's 150 GET/s per integrator split between the fleet's 4 facilities, with 10 % headroom.
+        readRatePerSecond: 33.75,
+        readBurst: 7,
       },
       'high-noon': {
         baseUrl: 'https://sandbox-api-ca.metrc.com',
         ratePerSecond: 5,
         burst: 2,
         apiKeySecret: 'bulkhead/compliance/high-noon',
+        licenseNumber: 'high-noon',
+        timeZone: 'UTC',
+        vendorKeySecret: 'bulkhead/compliance/vendor',
+        batchSize: 10,
+        // Metrc's 150 GET/s per integrator split between the fleet's 4 facilities, with 10 % headroom.
+        readRatePerSecond: 33.75,
+        readBurst: 7,
       },
     });
   });
 
-  test('the sync worker consumes the queue through its live alias with partial batch responses and a concurrency cap', () => {
+  test('the sync worker consumes the queue through its live alias with partial batch responses, ten POSTs of records per batch within a 1 s window, and a concurrency cap', () => {
     t.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
       EventSourceArn: { 'Fn::GetAtt': ['SyncQueue14CFE323', 'Arn'] },
       FunctionName: {
@@ -191,7 +215,8 @@ describe('functions', () => {
         ],
       },
       FunctionResponseTypes: ['ReportBatchItemFailures'],
-      BatchSize: 10,
+      BatchSize: 100,
+      MaximumBatchingWindowInSeconds: 1,
       ScalingConfig: { MaximumConcurrency: 5 },
     });
   });
@@ -220,6 +245,27 @@ describe('functions', () => {
         'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':iam::111111111111:role/bulkhead-router']],
       },
     });
+    // Function URL calls also need InvokeFunction since October 2025, granted for URL calls only.
+    const viaUrl = Object.values(
+      t.findResources('AWS::Lambda::Permission', { Properties: { Action: 'lambda:InvokeFunction' } }),
+    ).filter((p) => p.Properties.InvokedViaFunctionUrl !== undefined);
+    expect(viaUrl).toHaveLength(1);
+    expect(viaUrl[0].Properties).toMatchObject({
+      FunctionName: { Ref: 'ApiReleaseAliasE44B3E05' },
+      InvokedViaFunctionUrl: true,
+      Principal: perms[0].Properties.Principal,
+    });
+    // The router's store-down fallback reads the URL: from another account only a grant here allows it.
+    const readUrl = Object.values(
+      t.findResources('AWS::Lambda::Permission', { Properties: { Action: 'lambda:GetFunctionUrlConfig' } }),
+    );
+    expect(readUrl.map((p) => p.Properties)).toEqual([
+      {
+        Action: 'lambda:GetFunctionUrlConfig',
+        FunctionName: { Ref: 'ApiReleaseAliasE44B3E05' },
+        Principal: perms[0].Properties.Principal,
+      },
+    ]);
   });
 
   test('the pre-traffic hook targets the new API version and may invoke only that', () => {
@@ -251,14 +297,14 @@ function sdkCall(value: { 'Fn::Join': [string, unknown[]] }): Record<string, any
 }
 
 describe('registration', () => {
-  test('the cell writes its endpoint into the router’s registry, assuming the registrar role in the router’s account and region', () => {
+  test('the cell writes its endpoint into the router’s registry, assuming its own registrar role in the router’s account and region', () => {
     const cr = Object.values(t.findResources('Custom::AWS'))[0].Properties;
     const create = sdkCall(cr.Create);
     expect(create).toMatchObject({
       service: 'DynamoDB',
       action: 'UpdateItem',
       region: 'us-east-1',
-      assumedRoleArn: 'arn:<token>:iam::111111111111:role/bulkhead-cell-registrar',
+      assumedRoleArn: 'arn:<token>:iam::111111111111:role/bulkhead-registrar-use1-a',
       parameters: {
         TableName: 'bulkhead-cell-registry',
         Key: { cellId: { S: 'use1-a' } },
@@ -269,10 +315,43 @@ describe('registration', () => {
         },
       },
     });
+    // Created (again, after a deletion retired the row): the cell is back in service.
+    expect(create.parameters.UpdateExpression).toMatch(/#status = :active$/);
     // A status an operator set (draining) survives a redeploy.
-    expect(create.parameters.UpdateExpression).toContain('#status = if_not_exists(#status, :active)');
+    const update = sdkCall(cr.Update);
+    expect(update.parameters).toEqual({ ...create.parameters, UpdateExpression: expect.any(String) });
+    expect(update.parameters.UpdateExpression).toContain('#status = if_not_exists(#status, :active)');
     expect(JSON.stringify(cr.Create)).toContain('ApiReleaseAliasFunctionUrl8A6AB447');
     expect(sdkCall(cr.Delete).parameters.ExpressionAttributeValues).toEqual({ ':retired': { S: 'retired' } });
+  });
+
+  test('its provider runs as the cell’s registration role, a fixed name that may only assume the cell’s registrar', () => {
+    const roles = t.findResources('AWS::IAM::Role', {
+      Properties: { RoleName: 'bulkhead-registration-use1-a' },
+    });
+    const [[roleId, role]] = Object.entries(roles);
+    expect(role.Properties.AssumeRolePolicyDocument.Statement).toEqual([
+      { Effect: 'Allow', Action: 'sts:AssumeRole', Principal: { Service: 'lambda.amazonaws.com' } },
+    ]);
+    const [provider] = Object.values(t.findResources('AWS::Lambda::Function')).filter(
+      (f) => (f.Properties.Role as { 'Fn::GetAtt'?: string[] })['Fn::GetAtt']?.[0] === roleId,
+    );
+    expect(provider.Properties.Handler).toBe('index.handler');
+    const own = Object.values(t.findResources('AWS::IAM::Policy'))
+      .filter((p) => p.Properties.Roles.some((r: { Ref: string }) => r.Ref === roleId))
+      .flatMap((p) => p.Properties.PolicyDocument.Statement);
+    expect(own).toEqual([
+      {
+        Effect: 'Allow',
+        Action: 'sts:AssumeRole',
+        Resource: {
+          'Fn::Join': [
+            '',
+            ['arn:', { Ref: 'AWS::Partition' }, ':iam::111111111111:role/bulkhead-registrar-use1-a'],
+          ],
+        },
+      },
+    ]);
   });
 
   test('a cell in another region still registers in the router’s region', () => {
@@ -280,6 +359,150 @@ describe('registration', () => {
     const create = sdkCall(Object.values(west.findResources('Custom::AWS'))[0].Properties.Create);
     expect(create.region).toBe('us-east-1');
     expect(create.parameters.ExpressionAttributeValues[':region']).toEqual({ S: 'us-west-2' });
+  });
+});
+
+describe('the operator role (what the release and tenants CLIs assume in the cell’s account)', () => {
+  const join = (...parts: unknown[]) => ({ 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ...parts]] });
+  const operatorStatements = () =>
+    Object.entries(t.findResources('AWS::IAM::Policy'))
+      .filter(([id]) => id.startsWith('OperatorRole'))
+      .flatMap(([, p]) => p.Properties.PolicyDocument.Statement);
+  const qualified = (id: string) => [
+    { 'Fn::GetAtt': [id, 'Arn'] },
+    { 'Fn::Join': ['', [{ 'Fn::GetAtt': [id, 'Arn'] }, ':*']] },
+  ];
+
+  test('has a fixed name per cell and trusts the fleet’s operator account', () => {
+    t.hasResourceProperties('AWS::IAM::Role', {
+      RoleName: 'bulkhead-use1-a-operator',
+      AssumeRolePolicyDocument: {
+        Statement: [
+          { Effect: 'Allow', Action: 'sts:AssumeRole', Principal: { AWS: join(':iam::111111111111:root') } },
+        ],
+      },
+    });
+  });
+
+  test('the fleet file’s operatorAccount is the account trusted', () => {
+    const fleet = { ...built.fleet, operatorAccount: '999999999999' };
+    const other = buildFleet(fleet, ['use1-a']).template('Bulkhead-Cell-use1-a');
+    other.hasResourceProperties('AWS::IAM::Role', {
+      RoleName: 'bulkhead-use1-a-operator',
+      AssumeRolePolicyDocument: {
+        Statement: [Match.objectLike({ Principal: { AWS: join(':iam::999999999999:root') } })],
+      },
+    });
+  });
+
+  test('may do exactly what the AWS targets do, on this cell’s own resources only', () => {
+    const statements = operatorStatements();
+    expect(
+      statements.filter(
+        (st) => st.Resource === '*' || (Array.isArray(st.Resource) && st.Resource.includes('*')),
+      ),
+    ).toEqual([]);
+    expect(statements).toEqual([
+      {
+        Effect: 'Allow',
+        Action: [
+          'cloudformation:DescribeStacks',
+          'cloudformation:GetTemplate',
+          'cloudformation:ListStackResources',
+          'cloudformation:UpdateStack',
+        ],
+        Resource: join(':cloudformation:us-east-1:111111111111:stack/Bulkhead-Cell-use1-a/*'),
+      },
+      {
+        Effect: 'Allow',
+        Action: 'iam:PassRole',
+        Resource: join(':iam::111111111111:role/cdk-hnb659fds-cfn-exec-role-111111111111-us-east-1'),
+        Condition: { StringEquals: { 'iam:PassedToService': 'cloudformation.amazonaws.com' } },
+      },
+      {
+        Effect: 'Allow',
+        Action: 's3:PutObject',
+        Resource: join(':s3:::cdk-hnb659fds-assets-111111111111-us-east-1/bulkhead/re-anchor/*'),
+      },
+      {
+        Effect: 'Allow',
+        Action: ['codedeploy:ListDeployments', 'codedeploy:GetDeployment', 'codedeploy:StopDeployment'],
+        Resource: [
+          'ApiReleaseDeploymentF0972FDC',
+          'SyncWorkerReleaseDeploymentB2255245',
+          'ReconcilerReleaseDeployment02A53C2D',
+        ].map((group) =>
+          join(':codedeploy:us-east-1:111111111111:deploymentgroup:', { Ref: 'ReleasesE6BA3EBF' }, '/', {
+            Ref: group,
+          }),
+        ),
+      },
+      {
+        Effect: 'Allow',
+        Action: ['lambda:GetAlias', 'lambda:UpdateAlias', 'lambda:GetFunction'],
+        Resource: ['ApiF70053CD', 'SyncWorker519C607D', 'Reconciler066B3B2B'].flatMap(qualified),
+      },
+      {
+        Effect: 'Allow',
+        Action: ['lambda:InvokeFunction', 'lambda:GetFunctionConfiguration'],
+        Resource: qualified('ApiF70053CD'),
+      },
+      {
+        Effect: 'Allow',
+        Action: 'cloudwatch:DescribeAlarms',
+        Resource: expect.arrayContaining([{ 'Fn::GetAtt': ['ApiReleaseNewVersion5xxRateE895453F', 'Arn'] }]),
+      },
+      {
+        Effect: 'Allow',
+        Action: [
+          'dynamodb:GetItem',
+          'dynamodb:PutItem',
+          'dynamodb:UpdateItem',
+          'dynamodb:DeleteItem',
+          'dynamodb:BatchWriteItem',
+          'dynamodb:Query',
+        ],
+        Resource: { 'Fn::GetAtt': ['Data2D4B752F', 'Arn'] },
+      },
+      {
+        Effect: 'Allow',
+        Action: 'dynamodb:Query',
+        Resource: { 'Fn::Join': ['', [{ 'Fn::GetAtt': ['Data2D4B752F', 'Arn'] }, '/index/pending']] },
+      },
+      {
+        Effect: 'Allow',
+        Action: 'sqs:SendMessage',
+        Resource: { 'Fn::GetAtt': ['SyncQueue14CFE323', 'Arn'] },
+      },
+      { Effect: 'Allow', Action: ['kms:GenerateDataKey', 'kms:Decrypt'], Resource: keyRef },
+    ]);
+  });
+
+  test('reads only the release-health alarms, which judge a release (not the operational ones)', () => {
+    const alarms = operatorStatements().find((st) => st.Action === 'cloudwatch:DescribeAlarms').Resource;
+    const ids = alarms.map((a: { 'Fn::GetAtt': [string] }) => a['Fn::GetAtt'][0]);
+    expect(ids).toHaveLength(10);
+    expect(ids.filter((id: string) => !/ReleaseNewVersion/.test(id))).toEqual([]);
+  });
+});
+
+test('the retained backup vault is named per stack creation, so creating the cell again does not collide', () => {
+  const vault = Object.values(t.findResources('AWS::Backup::BackupVault'))[0];
+  expect(vault.DeletionPolicy).toBe('Retain');
+  // bulkhead-<cell>-<first part of the stack id's UUID>: new with every creation, at most 50 characters.
+  expect(vault.Properties.BackupVaultName).toEqual({
+    'Fn::Join': [
+      '',
+      [
+        'bulkhead-use1-a-',
+        {
+          'Fn::Select': [
+            0,
+            { 'Fn::Split': ['-', { 'Fn::Select': [2, { 'Fn::Split': ['/', { Ref: 'AWS::StackId' }] }] }] },
+          ],
+        },
+      ],
+    ],
   });
 });
 
@@ -322,4 +545,43 @@ describe('stack', () => {
       Threshold: 5,
     });
   });
+});
+
+describe('the same release deployed again (after a stopped one left its versions behind)', () => {
+  const apiVersion = (deployId?: string) => {
+    const t = buildFleet(undefined, ['use1-a'], false, [], deployId).template('Bulkhead-Cell-use1-a');
+    const fn = Object.values(t.findResources('AWS::Lambda::Function')).find(
+      (f) => f.Properties.FunctionName === 'bulkhead-use1-a-api',
+    )!;
+    const [versionId] = Object.keys(t.findResources('AWS::Lambda::Version')).filter((id) =>
+      id.startsWith('ApiCurrentVersion'),
+    );
+    return { env: fn.Properties.Environment.Variables as Record<string, unknown>, versionId };
+  };
+
+  test('each deploy id gives the function a configuration of its own, so Lambda publishes a new version', () => {
+    const first = apiVersion('2026-12-02T04:00:00.000Z');
+    const again = apiVersion('2026-12-02T04:30:00.000Z');
+    expect(first.env.DEPLOY_ID).toBe('2026-12-02T04:00:00.000Z');
+    expect(again.env.DEPLOY_ID).toBe('2026-12-02T04:30:00.000Z');
+    expect(again.versionId).not.toBe(first.versionId);
+  });
+
+  test('a plain synth has no deploy id: the same input synthesizes the same template', () => {
+    expect(apiVersion().env.DEPLOY_ID).toBeUndefined();
+    expect(apiVersion().versionId).toBe(apiVersion().versionId);
+  });
+});
+
+test('the API knows the router’s role: the one function URL caller whose tenant header it trusts', () => {
+  const t = buildFleet(undefined, ['use1-a']).template('Bulkhead-Cell-use1-a');
+  const api = Object.values(t.findResources('AWS::Lambda::Function')).find(
+    (f) => f.Properties.FunctionName === 'bulkhead-use1-a-api',
+  )!;
+  expect(api.Properties.Environment.Variables.ROUTER_ACCOUNT).toBe('111111111111');
+  // Only the API reads it.
+  const others = Object.values(t.findResources('AWS::Lambda::Function')).filter(
+    (f) => f.Properties.FunctionName !== 'bulkhead-use1-a-api',
+  );
+  expect(others.some((f) => f.Properties.Environment?.Variables?.ROUTER_ACCOUNT !== undefined)).toBe(false);
 });

@@ -35,13 +35,14 @@ export function buildFleet(
   selectedCells?: string[],
   nag = false,
   bundled: readonly string[] = [],
+  deployId?: string,
 ): BuiltFleet {
   scratch ??= fs.mkdtempSync(path.join(os.tmpdir(), 'bulkhead-test-'));
   const app = new App({
     outdir: fs.mkdtempSync(path.join(scratch, 'app-')),
     context: { [cxapi.BUNDLING_STACKS]: bundled },
   });
-  const stacks = addBulkheadStacks(app, { fleet, selectedCells, release: 'v-test', nag });
+  const stacks = addBulkheadStacks(app, { fleet, selectedCells, release: 'v-test', nag, deployId });
   const templates = new Map<string, Template>();
   return {
     ...stacks,

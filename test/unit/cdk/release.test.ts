@@ -1,4 +1,4 @@
-import { Template } from 'aws-cdk-lib/assertions';
+import { Match, Template } from 'aws-cdk-lib/assertions';
 
 import { buildFleet, BuiltFleet, exampleFleet } from './fixtures';
 
@@ -31,7 +31,7 @@ describe('blue/green release of each cell function', () => {
   });
 
   test('alarms watch the new version (ExecutedVersion), not only the alias: errors, p99 duration, throttles', () => {
-    const alarms = alarmsOf(canary, 'ApiReleaseNewVersion');
+    const alarms = alarmsOf(canary, 'ApiReleaseNewVersion').filter((a) => a.MetricName);
     expect(alarms.map((a) => [a.MetricName, a.ExtendedStatistic ?? a.Statistic]).sort()).toEqual([
       ['Duration', 'p99'],
       ['Errors', 'Sum'],
@@ -50,10 +50,109 @@ describe('blue/green release of each cell function', () => {
     }
   });
 
+  test('the API’s and the router’s deployments also watch the new version’s 5xx rate, which Lambda’s Errors cannot see', () => {
+    const router = built.template('Bulkhead-Router');
+    for (const [t, prefix, service, dims] of [
+      [canary, 'ApiRelease', 'api', [{ Name: 'cellId', Value: 'use1-a' }]],
+      [router, 'RouterRelease', 'router', []],
+    ] as const) {
+      const [alarmId, alarm] = Object.entries(t.findResources('AWS::CloudWatch::Alarm')).find(([id]) =>
+        id.startsWith(`${prefix}NewVersion5xxRate`),
+      )!;
+      expect(alarm.Properties).toMatchObject({
+        ComparisonOperator: 'GreaterThanThreshold',
+        Threshold: 5,
+        TreatMissingData: 'notBreaching',
+      });
+      const queries = alarm.Properties.Metrics as {
+        Id: string;
+        Expression?: string;
+        MetricStat?: {
+          Metric: { Namespace: string; MetricName: string; Dimensions: unknown[] };
+          Stat: string;
+        };
+      }[];
+      expect(queries.find((q) => q.Expression)?.Expression).toBe(
+        'IF(requests >= 5, 100 * errors / requests, 0)',
+      );
+      const versionRef = {
+        'Fn::GetAtt': [
+          expect.stringMatching(new RegExp(`^${prefix.replace('Release', '')}CurrentVersion`)),
+          'Version',
+        ],
+      };
+      for (const [id, metricName] of [
+        ['requests', 'Requests'],
+        ['errors', 'ServerErrors'],
+      ]) {
+        expect(queries.find((q) => q.Id === id)?.MetricStat).toEqual({
+          Metric: {
+            Namespace: 'Bulkhead',
+            MetricName: metricName,
+            Dimensions: expect.arrayContaining([
+              { Name: 'service', Value: service },
+              { Name: 'FunctionVersion', Value: versionRef },
+              ...dims,
+            ]),
+          },
+          Period: 60,
+          Stat: 'Sum',
+        });
+      }
+      const group = Object.entries(t.findResources('AWS::CodeDeploy::DeploymentGroup')).find(([id]) =>
+        id.startsWith(prefix),
+      )![1];
+      expect(group.Properties.AlarmConfiguration.Alarms).toContainEqual({ Name: { Ref: alarmId } });
+      expect(group.Properties.AlarmConfiguration.Alarms).toHaveLength(4);
+    }
+  });
+
+  test('the router gets a pre-traffic smoke test of its new version too', () => {
+    const router = built.template('Bulkhead-Router');
+    const [hookId] = Object.keys(
+      router.findResources('AWS::Lambda::Function', {
+        Properties: { Description: Match.stringLikeRegexp('smoke test of a new router version') },
+      }),
+    );
+    router.hasResourceProperties('AWS::Lambda::Function', {
+      Description: Match.stringLikeRegexp('smoke test of a new router version'),
+      Environment: {
+        Variables: Match.objectLike({
+          TARGET_FUNCTION_ARN: { Ref: Match.stringLikeRegexp('^RouterCurrentVersion') },
+        }),
+      },
+    });
+    const alias = Object.entries(router.findResources('AWS::Lambda::Alias')).find(([id]) =>
+      id.startsWith('RouterRelease'),
+    )![1];
+    expect(alias.UpdatePolicy.CodeDeployLambdaAliasUpdate.BeforeAllowTrafficHook).toEqual({ Ref: hookId });
+  });
+
+  test('each function’s p99 alarm is set by what it is built to take, not one 3 s for all', () => {
+    const p99 = (prefix: string) =>
+      alarmsOf(canary, `${prefix}ReleaseNewVersionP99Duration`).map((a) => a.Threshold);
+    expect(p99('Api')).toEqual([3000]);
+    // The worker waits for rate-limit tokens (30 s timeout); the reconciler walks orders for up to a minute.
+    expect(p99('SyncWorker')).toEqual([24_000]);
+    expect(p99('Reconciler')).toEqual([54_000]);
+  });
+
+  test('only release-health alarms are in the deployment groups: never the dead-letter or backlog alarm', () => {
+    const inGroups = Object.values(canary.findResources('AWS::CodeDeploy::DeploymentGroup')).flatMap((g) =>
+      (g.Properties.AlarmConfiguration.Alarms as { Name: { Ref: string } }[]).map((a) => a.Name.Ref),
+    );
+    const operational = Object.keys(canary.findResources('AWS::CloudWatch::Alarm')).filter(
+      (id) => !/Release/.test(id),
+    );
+    expect(operational.length).toBeGreaterThan(0);
+    for (const id of operational) expect(inGroups).not.toContain(id);
+    expect(inGroups.every((id) => /ReleaseNewVersion/.test(id))).toBe(true);
+  });
+
   test('deployments roll back automatically on failure, on a stop and on an alarm', () => {
-    const groups = Object.values(canary.findResources('AWS::CodeDeploy::DeploymentGroup'));
+    const groups = Object.entries(canary.findResources('AWS::CodeDeploy::DeploymentGroup'));
     expect(groups).toHaveLength(3);
-    for (const g of groups) {
+    for (const [id, g] of groups) {
       expect(g.Properties.AutoRollbackConfiguration).toEqual({
         Enabled: true,
         Events: expect.arrayContaining([
@@ -63,7 +162,8 @@ describe('blue/green release of each cell function', () => {
         ]),
       });
       expect(g.Properties.AlarmConfiguration.Enabled).toBe(true);
-      expect(g.Properties.AlarmConfiguration.Alarms).toHaveLength(3);
+      // Errors, p99 and throttles; the API answers requests, so its 5xx rate too.
+      expect(g.Properties.AlarmConfiguration.Alarms).toHaveLength(id.startsWith('ApiRelease') ? 4 : 3);
       expect(g.Properties.DeploymentStyle).toEqual({
         DeploymentOption: 'WITH_TRAFFIC_CONTROL',
         DeploymentType: 'BLUE_GREEN',

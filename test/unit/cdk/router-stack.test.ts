@@ -24,6 +24,7 @@ const statements = (roleRefPrefix: string) =>
 test('routing table and cell registry: fixed names, pinned logical ids, encrypted, recoverable, retained', () => {
   expect(Object.keys(t.findResources('AWS::DynamoDB::Table')).sort()).toEqual([
     'CellRegistryBDDBD332',
+    'ReleaseLog53F4B768',
     'Routes4F6D566C',
   ]);
   for (const [name, key] of [
@@ -46,6 +47,64 @@ test('routing table and cell registry: fixed names, pinned logical ids, encrypte
       },
     });
   }
+});
+
+test('the releases table (shared release log, cell locks): fixed name, pk + sk, on-demand, recoverable, encrypted, retained', () => {
+  t.hasResource('AWS::DynamoDB::Table', {
+    DeletionPolicy: 'Retain',
+    Properties: {
+      TableName: 'bulkhead-releases',
+      KeySchema: [
+        { AttributeName: 'pk', KeyType: 'HASH' },
+        { AttributeName: 'sk', KeyType: 'RANGE' },
+      ],
+      BillingMode: 'PAY_PER_REQUEST',
+      DeletionProtectionEnabled: true,
+      PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+      SSESpecification: {
+        SSEEnabled: true,
+        SSEType: 'KMS',
+        KMSMasterKeyId: { 'Fn::GetAtt': ['Key961B73FD', 'Arn'] },
+      },
+    },
+  });
+});
+
+test('the router operator role trusts the operator account and may only read and write the release log, locks and routing store', () => {
+  t.hasResourceProperties('AWS::IAM::Role', {
+    RoleName: 'bulkhead-router-operator',
+    AssumeRolePolicyDocument: {
+      Statement: [
+        {
+          Effect: 'Allow',
+          Action: 'sts:AssumeRole',
+          Principal: {
+            AWS: { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':iam::111111111111:root']] },
+          },
+        },
+      ],
+    },
+  });
+  expect(statements('OperatorRole')).toEqual([
+    {
+      Effect: 'Allow',
+      Action: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:DeleteItem', 'dynamodb:Query'],
+      Resource: { 'Fn::GetAtt': ['ReleaseLog53F4B768', 'Arn'] },
+    },
+    {
+      Effect: 'Allow',
+      Action: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:Scan'],
+      Resource: [
+        { 'Fn::GetAtt': ['Routes4F6D566C', 'Arn'] },
+        { 'Fn::GetAtt': ['CellRegistryBDDBD332', 'Arn'] },
+      ],
+    },
+    {
+      Effect: 'Allow',
+      Action: ['kms:GenerateDataKey', 'kms:Decrypt'],
+      Resource: { 'Fn::GetAtt': ['Key961B73FD', 'Arn'] },
+    },
+  ]);
 });
 
 test('the router runs in the router stack’s own account and region', () => {
@@ -77,7 +136,7 @@ test('the router function sits behind an HTTP API with throttling and access log
   });
 });
 
-test('the router may invoke the cells’ Function URLs, and read their URL config, and nothing else in Lambda', () => {
+test('the router may invoke the cells’ Function URLs (InvokeFunction only through them), and read their URL config, and nothing else in Lambda', () => {
   t.hasResourceProperties('AWS::IAM::Role', { RoleName: 'bulkhead-router' });
   const lambdaStatements = statements('RouterRole').filter((s) =>
     [s.Action].flat().some((a: string) => a.startsWith('lambda:')),
@@ -85,7 +144,11 @@ test('the router may invoke the cells’ Function URLs, and read their URL confi
   // (action, resource) pairs, however the statements are grouped (minimizePolicies may merge them).
   const grants = lambdaStatements.flatMap((s) => {
     expect(s.Effect).toBe('Allow');
-    expect(s.Condition).toBeUndefined();
+    expect(s.Condition).toEqual(
+      [s.Action].flat().includes('lambda:InvokeFunction')
+        ? { Bool: { 'lambda:InvokedViaFunctionUrl': 'true' } }
+        : undefined,
+    );
     return [s.Action]
       .flat()
       .flatMap((action: string) =>
@@ -103,9 +166,8 @@ test('the router may invoke the cells’ Function URLs, and read their URL confi
         ],
       ],
     });
-  const expected = ['lambda:InvokeFunctionUrl', 'lambda:GetFunctionUrlConfig'].flatMap((action) =>
-    built.fleet.cells.map((c) => [action, liveAlias(c)]),
-  );
+  const actions = ['lambda:InvokeFunctionUrl', 'lambda:InvokeFunction', 'lambda:GetFunctionUrlConfig'];
+  const expected = actions.flatMap((action) => built.fleet.cells.map((c) => [action, liveAlias(c)]));
   expect(grants.sort()).toEqual(expected.sort());
   const writes = statements('RouterRole').filter((s) =>
     [s.Action].flat().some((a: string) => /^dynamodb:(Put|Update|Delete|BatchWrite)/.test(a)),
@@ -134,41 +196,65 @@ test('the fleet file’s routing is baked into the router bundle: tenant → cel
   expect(parseBakedRouting(text)).toEqual(baked);
 });
 
-test('cells of every account in the fleet may assume the registrar role, which can only update the registry', () => {
-  t.hasResourceProperties('AWS::IAM::Role', {
-    RoleName: 'bulkhead-cell-registrar',
-    AssumeRolePolicyDocument: {
-      Statement: [
-        Match.objectLike({
-          Action: 'sts:AssumeRole',
-          Condition: {
-            ArnLike: {
-              'aws:PrincipalArn': {
-                'Fn::Join': [
-                  '',
-                  ['arn:', { Ref: 'AWS::Partition' }, ':iam::111111111111:role/Bulkhead-Cell-*'],
+test('each cell has its own registrar role: only that cell’s registration role may assume it, and it may update only that cell’s row (with the registry’s key)', () => {
+  const roles = t.findResources('AWS::IAM::Role', {
+    Properties: { RoleName: Match.stringLikeRegexp('^bulkhead-registrar-') },
+  });
+  expect(
+    Object.values(roles)
+      .map((r) => r.Properties.RoleName)
+      .sort(),
+  ).toEqual(built.fleet.cells.map((c) => `bulkhead-registrar-${c.id}`).sort());
+  for (const cell of built.fleet.cells) {
+    const [logicalId, role] = Object.entries(roles).find(
+      ([, r]) => r.Properties.RoleName === `bulkhead-registrar-${cell.id}`,
+    )!;
+    expect(role.Properties.AssumeRolePolicyDocument.Statement).toEqual([
+      {
+        Effect: 'Allow',
+        Action: 'sts:AssumeRole',
+        Principal: {
+          AWS: { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, `:iam::${cell.account}:root`]] },
+        },
+        Condition: {
+          ArnEquals: {
+            'aws:PrincipalArn': {
+              'Fn::Join': [
+                '',
+                [
+                  'arn:',
+                  { Ref: 'AWS::Partition' },
+                  `:iam::${cell.account}:role/bulkhead-registration-${cell.id}`,
                 ],
-              },
+              ],
             },
           },
-        }),
-      ],
-    },
-  });
-  expect(statements('CellRegistrarRole')).toEqual([
-    {
-      Effect: 'Allow',
-      Action: 'dynamodb:UpdateItem',
-      Resource: { 'Fn::GetAtt': ['CellRegistryBDDBD332', 'Arn'] },
-    },
-  ]);
+        },
+      },
+    ]);
+    expect(statements(logicalId)).toEqual([
+      {
+        Effect: 'Allow',
+        Action: 'dynamodb:UpdateItem',
+        Resource: { 'Fn::GetAtt': ['CellRegistryBDDBD332', 'Arn'] },
+        Condition: { 'ForAllValues:StringEquals': { 'dynamodb:LeadingKeys': [cell.id] } },
+      },
+      {
+        Effect: 'Allow',
+        Action: ['kms:GenerateDataKey', 'kms:Decrypt'],
+        Resource: { 'Fn::GetAtt': [expect.stringMatching(/^Key/), 'Arn'] },
+      },
+    ]);
+  }
 });
 
 test('alarms: router 5xx, router errors, fail-static serving, and the router’s own new-version alarms', () => {
   t.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: '5xx', Namespace: 'AWS/ApiGateway' });
+  // The very metric the router publishes (lambdas/router/handler.ts): namespace, name and dimension.
   t.hasResourceProperties('AWS::CloudWatch::Alarm', {
-    MetricName: 'FailStatic',
-    Namespace: 'Bulkhead/Router',
+    MetricName: 'router.failStatic',
+    Namespace: 'Bulkhead',
+    Dimensions: [{ Name: 'service', Value: 'router' }],
   });
   t.hasResourceProperties('AWS::CloudWatch::Alarm', {
     MetricName: 'Errors',

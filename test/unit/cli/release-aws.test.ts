@@ -9,9 +9,8 @@ import { ListDeploymentsCommand, StopDeploymentCommand } from '@aws-sdk/client-c
 import { GetFunctionCommand, UpdateAliasCommand } from '@aws-sdk/client-lambda';
 
 import type { Io } from '../../../lib/cli/io';
-import { runReleaseCommand } from '../../../lib/cli/release';
-import { rollbackCommand } from '../../../lib/cli/rollback';
-import { statusCommand } from '../../../lib/cli/status';
+import { main } from '../../../lib/cli/main';
+import { runRelease } from '../../../lib/cli/release';
 import { appSpecVersions, type AwsReleaseTarget } from '../../../lib/targets/release/aws-release-target';
 import { anchored, cfn, cloudwatch, codedeploy, FakeAws, FLEET, lambda } from '../targets/fake-release-aws';
 
@@ -54,7 +53,7 @@ describe('AWS release target', () => {
   it('deploys wave by wave with `cdk deploy`, follows CodeDeploy, bakes while reading the wave’s alarms', async () => {
     passingDrill('r2');
     const started = aws.now;
-    const run = await runReleaseCommand(['--version', 'r2'], io, deps());
+    const run = await runRelease({ version: 'r2' }, io, deps());
     expect(err.filter((l) => l.includes('refused'))).toEqual([]);
     expect(run.code).toBe(0);
     expect(aws.cdkRuns).toEqual(
@@ -69,9 +68,13 @@ describe('AWS release target', () => {
         '-c',
         'release=r2',
         '-c',
+        expect.stringMatching(/^deployId=\d{4}-\d\d-\d\dT[\d:.]+Z$/),
+        '-c',
         `cells=${id}`,
       ]),
     );
+    // Each deploy has an id of its own, even the same release again (see the CDK test of DEPLOY_ID).
+    expect(new Set(aws.cdkRuns.map((args) => args[10])).size).toBe(3);
     expect(
       run.report?.waves.map((w) => [
         w.wave,
@@ -112,10 +115,24 @@ describe('AWS release target', () => {
     expect(cfn).not.toHaveReceivedCommand(UpdateStackCommand);
   });
 
+  it('says when a cell’s traffic shift should be done: its start plus the canary’s minutes', async () => {
+    passingDrill('r2');
+    const started = aws.now;
+    await runRelease({ version: 'r2', waves: '0' }, io, deps());
+    const clock = new Date(started + 5 * 60_000).toISOString().slice(11, 19);
+    expect(err).toContainEqual(
+      expect.stringMatching(
+        new RegExp(
+          `^\\[a0\\] bulkhead-a0-api: CodeDeploy d-\\d+ InProgress; canary over 5 min: all traffic at about ${clock} UTC unless an alarm stops it$`,
+        ),
+      ),
+    );
+  });
+
   it('stops the line when a cell’s CodeDeploy deployment fails: later waves are never deployed', async () => {
     passingDrill('r2');
     aws.world('b1').next = 'fail';
-    const run = await runReleaseCommand(['--version', 'r2'], io, deps());
+    const run = await runRelease({ version: 'r2' }, io, deps());
     expect(run.code).toBe(1);
     expect(aws.cdkRuns.map((args) => args[1])).toEqual(['Bulkhead-Cell-a0', 'Bulkhead-Cell-b1']);
     expect(run.report?.haltReason).toBe(
@@ -142,9 +159,10 @@ describe('AWS release target', () => {
       .deployments.set('d-live', { status: 'InProgress', current: '4', target: '5', created: 900 });
     aws.world('b1').split = { '5': 0.1 };
     aws.world('c2').versions.delete('4');
-    const run = await runReleaseCommand(['--version', 'r2'], io, deps());
+    const run = await runRelease({ version: 'r2' }, io, deps());
     expect(run.code).toBe(1);
     expect(err).toEqual([
+      'aws (2 account/region(s)): real time (CodeDeploy and the bakes take the minutes the fleet file says)',
       'bulkhead release: refused: cell a0 is mid-deployment (d-live InProgress)',
       "bulkhead release: refused: cell b1: bulkhead-b1-api's live alias is split between versions 4 (90%) and 5 (10%)",
       "bulkhead release: refused: cell c2: bulkhead-c2-api's previous version 4 (the one a rollback returns to) is gone",
@@ -161,7 +179,7 @@ describe('AWS release target', () => {
       .world('a0')
       .deployments.set('d-live', { status: 'InProgress', current: '4', target: '5', created: 900 });
     aws.world('a0').split = { '5': 0.1 };
-    const code = await rollbackCommand(['--cell', 'a0', '--reason', 'canary errors'], io, deps());
+    const code = await main(['rollback', '--cell', 'a0', '--reason', 'canary errors'], io, deps());
     expect(code).toBe(0);
     expect(inputs(codedeploy.commandCalls(StopDeploymentCommand))).toEqual([
       { deploymentId: 'd-live', autoRollbackEnabled: true },
@@ -177,7 +195,7 @@ describe('AWS release target', () => {
   });
 
   it('rolls back a finished deployment by moving the alias, then re-anchors CloudFormation on the real version', async () => {
-    const code = await rollbackCommand(['--cell', 'a0', '--reason', 'orders slow'], io, deps());
+    const code = await main(['rollback', '--cell', 'a0', '--reason', 'orders slow'], io, deps());
     expect(code).toBe(0);
     // The previous version is the one the deployment that made v4 live started from, and it must exist.
     expect(codedeploy).toHaveReceivedCommandWith(ListDeploymentsCommand, {
@@ -222,19 +240,20 @@ describe('AWS release target', () => {
     // Anchored: alias and CloudFormation agree, so the next release may start (from v3).
     passingDrill('r3');
     err = [];
-    const next = await runReleaseCommand(['--version', 'r3', '--cells', 'a0'], io, deps());
+    const next = await runRelease({ version: 'r3', cells: ['a0'] }, io, deps());
     expect(err.filter((l) => l.includes('refused'))).toEqual([]);
     expect(next.report?.waves[0].outcomes[0]).toMatchObject({ from: { 'bulkhead-a0-api': '3' } });
   });
 
   it('refuses to release a cell whose alias was moved outside CloudFormation and not re-anchored', async () => {
     cfn.on(UpdateStackCommand).rejects(new Error('Rate exceeded'));
-    await rollbackCommand(['--cell', 'a0', '--reason', 'orders slow'], io, deps());
+    await main(['rollback', '--cell', 'a0', '--reason', 'orders slow'], io, deps());
     expect(err.join('\n')).toContain('CloudFormation could not be re-anchored (Rate exceeded)');
     err = [];
-    const run = await runReleaseCommand(['--version', 'r3', '--cells', 'a0'], io, deps());
+    const run = await runRelease({ version: 'r3', cells: ['a0'] }, io, deps());
     expect(run.code).toBe(1);
     expect(err).toEqual([
+      'aws (2 account/region(s)): real time (CodeDeploy and the bakes take the minutes the fleet file says)',
       "bulkhead release: refused: cell a0: bulkhead-a0-api's live alias is on version 3 but CloudFormation has version 4 (moved outside CloudFormation): re-anchor it with `bulkhead rollback --cell a0`",
     ]);
     expect(aws.cdkRuns).toEqual([]);
@@ -244,7 +263,7 @@ describe('AWS release target', () => {
     lambda.resetHistory();
     cfn.resetHistory();
     err = [];
-    expect(await rollbackCommand(['--cell', 'a0', '--reason', 'finish the rollback'], io, deps())).toBe(0);
+    expect(await main(['rollback', '--cell', 'a0', '--reason', 'finish the rollback'], io, deps())).toBe(0);
     expect(lambda).not.toHaveReceivedCommand(UpdateAliasCommand);
     expect(inputs(cfn.commandCalls(UpdateStackCommand)).map((i) => i.TemplateBody)).toEqual([
       JSON.stringify(anchored('3', '4')),
@@ -256,7 +275,7 @@ describe('AWS release target', () => {
 
   it('rolls back every cell a release reached, latest wave first', async () => {
     aws.world('c2').versions.set('4', 'r0');
-    const code = await rollbackCommand(['--all', '--release', 'r1', '--reason', 'bad pricing'], io, deps());
+    const code = await main(['rollback', '--all', '--release', 'r1', '--reason', 'bad pricing'], io, deps());
     expect(code).toBe(0);
     expect(
       inputs(lambda.commandCalls(UpdateAliasCommand)).map((i) => [i.FunctionName, i.FunctionVersion]),
@@ -276,7 +295,7 @@ describe('AWS release target', () => {
 
   it('reports status with live versions, deployment state and firing alarms', async () => {
     aws.world('b1').alarms = ['b1-api-errors'];
-    const code = await statusCommand(['--json'], io, deps());
+    const code = await main(['status', '--json'], io, deps());
     expect(code).toBe(0);
     const status = JSON.parse(out.join('\n')) as {
       cells: { cell: string; functions: unknown[]; alarms: string[] }[];

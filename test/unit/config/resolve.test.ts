@@ -113,6 +113,10 @@ describe('resolveFleet', () => {
           ratePerSecond: 5,
           burst: 1,
           apiKeySecret: 'bulkhead/compliance/alpha',
+          licenseNumber: 'alpha',
+          timeZone: 'UTC',
+          vendorKeySecret: 'bulkhead/compliance/vendor',
+          batchSize: 10,
         },
       },
       {
@@ -122,6 +126,10 @@ describe('resolveFleet', () => {
           ratePerSecond: 2.5,
           burst: 4,
           apiKeySecret: 'custom/key',
+          licenseNumber: 'bravo',
+          timeZone: 'UTC',
+          vendorKeySecret: 'bulkhead/compliance/vendor',
+          batchSize: 10,
         },
       },
     ]);

@@ -1,7 +1,11 @@
+import { cellSecretNames, secretPolicyGroups } from '../../../lib/config/integrations';
+import { type FleetConfig, operatorAccountOf } from '../../../lib/config/types';
 import {
   CELL_ID_PATTERN,
   FleetValidationError,
   formatIssue,
+  MAX_SECRET_POLICIES,
+  MAX_TENANTS_PER_CELL,
   resolveFleet,
   RULES,
   TENANT_ID_PATTERN,
@@ -52,6 +56,24 @@ function base(): Raw {
 }
 
 const REMOVE = Symbol('remove');
+
+/** One cell of `count` tenants, every one integrated, with 63-character ids, in a 15-character region. */
+function fullCell(count: number): Raw {
+  return {
+    defaults: { account: '111111111111', region: 'us-isof-south-1' },
+    cells: [
+      {
+        id: 'full',
+        wave: 0,
+        maxTenants: count,
+        tenants: Array.from({ length: count }, (_, i) => ({
+          id: `t${i}-`.padEnd(63, 'x'),
+          integration: { baseUrl: 'https://api.example.com' },
+        })),
+      },
+    ],
+  };
+}
 
 /** The base fleet with each `path` (e.g. `cells[0].tenants[1].id`) set to a value, or removed. */
 function fleetWith(changes: Record<string, unknown>): Raw {
@@ -124,13 +146,17 @@ rule('knownKeys', () => {
   test("a typo 'maxTenant' in a cell: the unknown key and the missing maxTenants", () => {
     expect(validateFleet(fleetWith({ 'cells[0].maxTenants': REMOVE, 'cells[0].maxTenant': 3 }))).toEqual([
       issue('cells[0].maxTenant', 3, 'one of the known keys of cell: id, wave, maxTenants,'),
-      issue('cells[0].maxTenants', undefined, 'an integer from 1 to 10000'),
+      issue('cells[0].maxTenants', undefined, `an integer from 1 to ${MAX_TENANTS_PER_CELL}`),
     ]);
   });
 
   test("'tenant' at the root", () => {
     expect(validateFleet(fleetWith({ tenant: ['alpha'] }))).toEqual([
-      issue('(root).tenant', ['alpha'], 'one of the known keys of root: defaults, router, cells'),
+      issue(
+        '(root).tenant',
+        ['alpha'],
+        'one of the known keys of root: defaults, router, operatorAccount, alarms, drill, cells',
+      ),
     ]);
   });
 
@@ -216,14 +242,64 @@ rule('maxTenants', () => {
     expect(validateFleet(fleetWith({ 'cells[1].tenants': ['charlie', 'delta', 'echo'] }))).toEqual([]);
   });
 
-  test.each([0, -1, 2.5, '3', 10001, null, REMOVE])(
-    'maxTenants %p is not an integer from 1 to 10000',
+  test.each([0, -1, 2.5, '3', MAX_TENANTS_PER_CELL + 1, 10000, null, REMOVE])(
+    'maxTenants %p is not an integer from 1 to the most a cell can hold',
     (max) => {
       expect(validateFleet(fleetWith({ 'cells[0].maxTenants': max }))).toEqual([
-        issue('cells[0].maxTenants', max === REMOVE ? undefined : max, 'an integer from 1 to 10000'),
+        issue(
+          'cells[0].maxTenants',
+          max === REMOVE ? undefined : max,
+          `an integer from 1 to ${MAX_TENANTS_PER_CELL} (what one cell's stack can hold, all integrated)`,
+        ),
       ]);
     },
   );
+
+  test('a cell of 301 tenants is refused, naming the cell and the bound', () => {
+    expect(() => resolveFleet(fullCell(MAX_TENANTS_PER_CELL + 1))).toThrow(
+      `cells[0].maxTenants: received 301; allowed: an integer from 1 to ${MAX_TENANTS_PER_CELL}`,
+    );
+  });
+
+  test('a cell at the bound, every tenant integrated, the longest ids, in the longest region: valid', () => {
+    const fleet = resolveFleet(fullCell(MAX_TENANTS_PER_CELL));
+    const [cell] = fleet.cells;
+    expect(cell.tenants.every((t) => t.id.length === 63 && t.integration)).toBe(true);
+    expect(secretPolicyGroups(cell, cellSecretNames(cell)).length).toBeLessThanOrEqual(MAX_SECRET_POLICIES);
+  });
+});
+
+rule('integrationSecrets', () => {
+  const withSecrets = (count: number, nameLength: number) => {
+    const fleet = fullCell(count);
+    const cell = (fleet.cells as Raw[])[0];
+    cell.tenants = (cell.tenants as Raw[]).map((t, i) => ({
+      ...t,
+      integration: { ...(t.integration as Raw), apiKeySecret: `k/${i}-`.padEnd(nameLength, 'x') },
+    }));
+    return fleet;
+  };
+
+  test('secrets that need more IAM managed policies than the worker’s role can have', () => {
+    expect(validateFleet(withSecrets(100, 512))).toEqual([
+      issue(
+        'cells[0].tenants',
+        '100 integrated tenants, whose API key secrets need 10 IAM managed policies',
+        "secrets that fit the sync worker's 9 policies of 6,144 characters",
+      ),
+    ]);
+  });
+
+  test('the same long names for fewer tenants fit', () => {
+    expect(validateFleet(withSecrets(90, 512))).toEqual([]);
+  });
+
+  test('tenants sharing one secret count it once', () => {
+    const fleet = withSecrets(MAX_TENANTS_PER_CELL, 10);
+    for (const t of (fleet.cells as Raw[])[0].tenants as Raw[])
+      (t.integration as Raw).apiKeySecret = 'shared';
+    expect(validateFleet(fleet)).toEqual([]);
+  });
 });
 
 rule('tenantsList', () => {
@@ -348,6 +424,43 @@ rule('routerEnv', () => {
   });
 });
 
+rule('operatorAccount', () => {
+  test.each([['1234'], [111111111111], ['11111111111a']])('%p is not an account', (value) => {
+    expect(validateFleet(fleetWith({ operatorAccount: value }))).toEqual([
+      issue('operatorAccount', value, 'a 12-digit AWS account id as a string'),
+    ]);
+  });
+
+  test('defaults to the router’s account; a 12-digit account is kept', () => {
+    const resolve = (raw: Raw) => resolveFleet(raw as unknown as FleetConfig);
+    expect(operatorAccountOf(resolve(base()))).toBe('111111111111');
+    expect(operatorAccountOf(resolve(fleetWith({ operatorAccount: '999999999999' })))).toBe('999999999999');
+    expect(() => resolve(fleetWith({ operatorAccount: '1234' }))).toThrow(/operatorAccount/);
+  });
+});
+
+rule('alarms', () => {
+  test.each([
+    [{ emails: 'oncall@example.com' }, 'alarms.emails', 'oncall@example.com', 'an array of e-mail addresses'],
+    [{ emails: ['oncall'] }, 'alarms.emails[0]', 'oncall', 'an e-mail address'],
+    [
+      { topicArn: 'ops-chat' },
+      'alarms.topicArn',
+      'ops-chat',
+      'an SNS topic ARN such as arn:aws:sns:us-east-1:123456789012:ops',
+    ],
+    ['oncall@example.com', 'alarms', 'oncall@example.com', 'an object { emails?, topicArn? }'],
+  ])('alarms %p', (alarms, path, received, allowed) => {
+    expect(validateFleet(fleetWith({ alarms }))).toEqual([issue(path, received, allowed)]);
+  });
+
+  test('e-mails and a topic ARN are fine, and reach the resolved fleet', () => {
+    const alarms = { emails: ['oncall@example.com'], topicArn: 'arn:aws:sns:us-east-1:123456789012:ops' };
+    expect(validateFleet(fleetWith({ alarms }))).toEqual([]);
+    expect(resolveFleet(fleetWith({ alarms })).alarms).toEqual(alarms);
+  });
+});
+
 rule('deployment', () => {
   const at = 'cells[0].deployment';
   test.each([
@@ -448,6 +561,54 @@ rule('integration', () => {
   });
 });
 
+rule('tenantIdReserved', () => {
+  test.each(['bulkhead-drill', 'bulkhead-smoke'])('a real tenant may not be called %p', (id) => {
+    expect(validateFleet(fleetWith({ 'cells[1].tenants[0]': id }))).toEqual([
+      issue('cells[1].tenants[0]', id, 'reserved for drills and smoke tests'),
+    ]);
+  });
+});
+
+rule('drill', () => {
+  const sandbox = { baseUrl: 'https://sandbox-api.example.com', licenseNumber: 'SBX-1' };
+
+  test('a sandbox on its own host is fine, and every cell gets it as the drill tenant’s integration', () => {
+    expect(validateFleet(fleetWith({ drill: { integration: sandbox } }))).toEqual([]);
+    const fleet = resolveFleet(fleetWith({ drill: { integration: sandbox } }));
+    expect(fleet.cells.map((c) => c.drill?.integration)).toEqual([
+      expect.objectContaining({ ...sandbox, apiKeySecret: 'bulkhead/compliance/bulkhead-drill' }),
+      expect.objectContaining({ ...sandbox, apiKeySecret: 'bulkhead/compliance/bulkhead-drill' }),
+    ]);
+  });
+
+  test('without drill, no cell has a drill integration', () => {
+    expect(resolveFleet(base()).cells.every((c) => c.drill === undefined)).toBe(true);
+  });
+
+  test('a sandbox on a real tenant’s host is refused: the drill would report fake sales to the state', () => {
+    const onProduction = { baseUrl: 'https://api.example.com/sandbox' };
+    expect(validateFleet(fleetWith({ drill: { integration: onProduction } }))).toEqual([
+      issue(
+        'drill.integration.baseUrl',
+        'https://api.example.com/sandbox',
+        'a sandbox host, not api.example.com: cells[0].tenants[1].integration reports real sales there',
+      ),
+    ]);
+  });
+
+  test.each([
+    ['drill', 'sandbox', 'an object { integration? }'],
+    ['drill.tenant', 'x', 'one of: integration'],
+    ['drill.integration.baseUrl', 'nope', 'an http(s) URL'],
+  ])('%s %p', (path, value, allowed) => {
+    const raw = fleetWith({ drill: { integration: { ...sandbox } } });
+    const changed = path === 'drill' ? fleetWith({ drill: value }) : raw;
+    if (path === 'drill.tenant') (changed.drill as Raw).tenant = value;
+    if (path === 'drill.integration.baseUrl') ((changed.drill as Raw).integration as Raw).baseUrl = value;
+    expect(validateFleet(changed)).toEqual([issue(path, value, allowed)]);
+  });
+});
+
 describe('several problems', () => {
   const broken = () =>
     fleetWith({
@@ -484,7 +645,7 @@ describe('several problems', () => {
     expect(issues).toHaveLength(6);
     expect(message.split('\n')).toEqual([
       'fleet.ts: 6 problems in the fleet',
-      '  - (root).tenant: received "alpha"; allowed: one of the known keys of root: defaults, router, cells',
+      '  - (root).tenant: received "alpha"; allowed: one of the known keys of root: defaults, router, operatorAccount, alarms, drill, cells',
       `  - cells[0].id: received "Use1_A"; allowed: a string matching ${CELL_ID_PATTERN}`,
       `  - cells[0].tenants[0]: received "A"; allowed: a string matching ${TENANT_ID_PATTERN}`,
       '  - cells[*].wave: received [0,2]; allowed: waves without a gap: wave 1 has no cell',
@@ -495,7 +656,7 @@ describe('several problems', () => {
 
   test('one problem reads "1 problem"; missing values read "nothing"; odd values still format', () => {
     expect(() => resolveFleet(fleetWith({ 'cells[0].maxTenants': REMOVE }))).toThrow(
-      'cells.config: 1 problem in the fleet\n  - cells[0].maxTenants: received nothing; allowed: an integer from 1 to 10000',
+      `cells.config: 1 problem in the fleet\n  - cells[0].maxTenants: received nothing; allowed: an integer from 1 to ${MAX_TENANTS_PER_CELL}`,
     );
     expect(() => resolveFleet(fleetWith({ 'cells[0].account': BigInt(111111111111) }))).toThrow(
       'cells[0].account: received 111111111111; allowed: a 12-digit AWS account id',

@@ -78,4 +78,24 @@ describe('integration status colour', () => {
       ),
     ).toBe('orange');
   });
+
+  it('turns orange when synced work has waited too long for a reconciliation to confirm it', () => {
+    const thresholds = {
+      redAfterMs: RED_AFTER_MS,
+      orangeAfterMs: ORANGE_AFTER_MS,
+      reconcileStaleMs: 30 * 60_000,
+    };
+    const idle = { pending: 0, breaker: 'closed' as const, enabled: true };
+    expect(integrationColour({ ...idle, oldestUnverifiedAt: now - 30 * 60_000 + 1 }, now, thresholds)).toBe(
+      'green',
+    );
+    expect(integrationColour({ ...idle, oldestUnverifiedAt: now - 30 * 60_000 }, now, thresholds)).toBe(
+      'orange',
+    );
+    expect(integrationColour({ ...flowing, oldestUnverifiedAt: now - 30 * 60_000 }, now, thresholds)).toBe(
+      'orange',
+    );
+    // Not judged without the threshold.
+    expect(integrationColour({ ...idle, oldestUnverifiedAt: 0 }, now)).toBe('green');
+  });
 });

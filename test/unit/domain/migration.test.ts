@@ -4,6 +4,7 @@ import {
   type Item,
   ItemsChecksum,
   MOVE_STEPS,
+  MoveConflictError,
   type MoveOptions,
   type MovePorts,
   type MoveProgress,
@@ -110,6 +111,18 @@ class FakeCell implements TenantData {
     this.faults.current.point();
   }
 
+  async setTenantMoved(tenantId: string, to: string) {
+    this.faults.current.point();
+    const key = `${tenantId}|TENANT`;
+    const item = this.items.get(key);
+    if (item) this.items.set(key, { ...item, movedTo: to });
+    this.faults.current.point();
+  }
+
+  isMoveMarker(item: Item) {
+    return item.sk === 'TENANT';
+  }
+
   async enqueuePendingSyncs(tenantId: string) {
     this.faults.current.point();
     const pending = this.tenantItems(tenantId).filter((i) => i.pendingTenant === tenantId);
@@ -132,7 +145,6 @@ function world() {
   const target = new FakeCell(faults);
   const routes = new Map<string, Route>([['acme', { cellId: 'use1-a', status: 'active' }]]);
   let clock = Date.parse('2025-04-20T10:00:00Z');
-  const sleeps: number[] = [];
 
   const ports: MovePorts = {
     source,
@@ -151,19 +163,16 @@ function world() {
       const r = routes.get(prev.tenantId)!;
       const expected = expectedRoute(prev);
       if (r.move?.step !== prev.step || r.move.startedAt !== prev.startedAt) return false;
+      if (r.move.owner !== prev.owner) return false;
       if (r.cellId !== expected.cellId || r.status !== expected.status) return false;
       routes.set(prev.tenantId, { ...r, ...change, move: next });
       faults.current.point();
       return true;
     },
     now: () => clock,
-    async sleep(ms) {
-      sleeps.push(ms);
-      clock += ms;
-    },
   };
 
-  return { faults, source, target, routes, ports, sleeps, tick: (ms: number) => (clock += ms) };
+  return { faults, source, target, routes, ports, tick: (ms: number) => (clock += ms) };
 }
 
 const cells: CellCapacity[] = [
@@ -189,7 +198,7 @@ function seed(w: ReturnType<typeof world>) {
   return structuredClone(Object.fromEntries(w.source.items));
 }
 
-const OPTIONS: MoveOptions = { pageSize: 3, settleMs: 30_000 };
+const OPTIONS: MoveOptions = { pageSize: 3 };
 
 const acme = (w: ReturnType<typeof world>): TenantPlacement => ({
   tenantId: 'acme',
@@ -226,8 +235,24 @@ describe('a move from start to end', () => {
     expect(events).toEqual(
       expect.arrayContaining(['copied 3/11 items', 'copied 9/11 items', 'copied 11/11 items']),
     );
-    // Once after the freeze, once after the flip: no router may still act on the old route.
-    expect(w.sleeps).toEqual([30_000, 30_000]);
+  });
+
+  test('progress shows the copy rate in items/s and the time left at that rate, measured on the move’s clock', async () => {
+    const w = world();
+    seed(w);
+    w.source.beforePage = () => w.tick(1000);
+    const events: string[] = [];
+    await moveTenant(acme(w), 'use1-b', cells, w.ports, {
+      ...OPTIONS,
+      onEvent: (message) => events.push(message),
+    });
+    // A page of 3 a second: 3 items in 1 s, 6 in 2 s, ..., the last 2 in the fourth second.
+    expect(events.filter((e) => e.startsWith('copied'))).toEqual([
+      'copied 3/11 items (3 items/s, about 3 s left)',
+      'copied 6/11 items (3 items/s, about 2 s left)',
+      'copied 9/11 items (3 items/s, about 1 s left)',
+      'copied 11/11 items (3 items/s)',
+    ]);
   });
 
   test('switches the integration off at the source for the move and restores it at the target', async () => {
@@ -317,7 +342,23 @@ describe('the cell’s copy of the tenant’s key (its TENANT item)', () => {
     expect(atSource.length).toBeGreaterThan(0);
     expect(atSource.every((frozen) => frozen === true)).toBe(true);
     expect(w.target.items.get('acme|TENANT')).toEqual(keyItem);
-    expect(w.source.items.get('acme|TENANT')).toBeUndefined();
+    // The source keeps its copy as the "moved" mark, and nothing else of the tenant.
+    expect(w.source.items.get('acme|TENANT')).toEqual({ ...keyItem, frozen: true, movedTo: 'use1-b' });
+    expect([...w.source.items.values()].filter((i) => i.pk === 'acme')).toHaveLength(1);
+  });
+
+  test('the source is marked moved only once the route points at the target', async () => {
+    const w = world();
+    seed(w);
+    w.source.items.set('acme|TENANT', { ...keyItem });
+    const routeWhenMarked: unknown[] = [];
+    const mark = w.source.setTenantMoved.bind(w.source);
+    w.source.setTenantMoved = async (tenantId, to) => {
+      routeWhenMarked.push({ ...w.routes.get('acme'), move: undefined });
+      await mark(tenantId, to);
+    };
+    await moveTenant(acme(w), 'use1-b', cells, w.ports, OPTIONS);
+    expect(routeWhenMarked).toEqual([{ cellId: 'use1-b', status: 'frozen', move: undefined }]);
   });
 
   test('interrupted anywhere and run again, the copy ends at the target, unmarked, exactly once', async () => {
@@ -336,7 +377,7 @@ describe('the cell’s copy of the tenant’s key (its TENANT item)', () => {
       w.tick(60_000);
       await moveTenant(acme(w), 'use1-b', cells, w.ports, OPTIONS);
       expect(w.target.items.get('acme|TENANT')).toEqual(keyItem);
-      expect(w.source.items.get('acme|TENANT')).toBeUndefined();
+      expect(w.source.items.get('acme|TENANT')).toEqual({ ...keyItem, frozen: true, movedTo: 'use1-b' });
     }
   });
 
@@ -387,20 +428,6 @@ describe('interrupted at any point, running it again finishes the move exactly',
     );
   });
 
-  test('a re-run after the settle time has passed does not wait for it again', async () => {
-    const w = world();
-    seed(w);
-    w.faults.current = new Faults(12);
-    await expect(moveTenant(acme(w), 'use1-b', cells, w.ports, OPTIONS)).rejects.toThrow(Crash);
-    expect(w.routes.get('acme')!.move!.step).toBe('copy');
-    w.sleeps.length = 0;
-    w.faults.current = new Faults();
-    w.tick(120_000);
-    await moveTenant(acme(w), 'use1-b', cells, w.ports, OPTIONS);
-    // Only the wait after the flip, which this run made.
-    expect(w.sleeps).toEqual([30_000]);
-  });
-
   test('an interrupted copy resumes after the last saved page instead of starting over', async () => {
     const w = world();
     seed(w);
@@ -413,6 +440,7 @@ describe('interrupted at any point, running it again finishes the move exactly',
     };
     await expect(moveTenant(acme(w), 'use1-b', cells, w.ports, stopAfterTwoPages)).rejects.toThrow(Crash);
     expect(w.routes.get('acme')!.move).toMatchObject({ step: 'copy', copied: 6, cursor: 'INV#sku-4' });
+    w.tick(60_000); // the killed run's lease expires
     const reads: (string | undefined)[] = [];
     const page = w.source.page.bind(w.source);
     w.source.page = (tenantId, cursor, limit) => {
@@ -499,5 +527,60 @@ describe('state machine and checksum', () => {
 
   test('canonical JSON encodes bytes and sorts keys', () => {
     expect(canonicalJson({ b: new Uint8Array([1, 2]), a: null })).toBe('{"a":null,"b":{"$bytes":"AQI="}}');
+  });
+});
+
+describe('the lease on the move record', () => {
+  const LEASE: MoveOptions = { ...OPTIONS, leaseMs: 60_000 };
+
+  test('a second run while the first holds the lease is refused with a clear message and writes nothing', async () => {
+    const w = world();
+    const before = seed(w);
+    let second: Awaited<ReturnType<typeof moveTenant>> | undefined;
+    let targetAtSecond = '';
+    await moveTenant(acme(w), 'use1-b', cells, w.ports, {
+      ...LEASE,
+      owner: 'run-a',
+      afterSave: async (p) => {
+        if (second || p.step !== 'copy' || p.copied === 0) return;
+        targetAtSecond = JSON.stringify([...w.target.items]);
+        second = await moveTenant(acme(w), 'use1-b', cells, w.ports, { ...LEASE, owner: 'run-b' });
+        expect(JSON.stringify([...w.target.items])).toBe(targetAtSecond);
+      },
+    });
+    expect(second).toEqual({
+      ok: false,
+      reason: expect.stringMatching(
+        /^the move of acme is held by another 'tenants move' run \(run-a\) until /,
+      ),
+    });
+    expectMovedExactly(w, before);
+  });
+
+  test('a run that lost its lease stops before its next write: every write made at the target after the winner finished stays', async () => {
+    const w = world();
+    const before = seed(w);
+    let resumeLoser!: () => void;
+    const paused = new Promise<void>((resolve) => (resumeLoser = resolve));
+    // Run A stops (a paused process) after its first page; its lease expires; run B takes the move over.
+    const loser = moveTenant(acme(w), 'use1-b', cells, w.ports, {
+      ...LEASE,
+      owner: 'run-a',
+      afterSave: async (p) => {
+        if (p.owner === 'run-a' && p.step === 'copy' && p.copied === 3) await paused;
+      },
+    });
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(w.routes.get('acme')!.move).toMatchObject({ owner: 'run-a', step: 'copy', copied: 3 });
+    w.tick(61_000);
+    const winner = await moveTenant(acme(w), 'use1-b', cells, w.ports, { ...LEASE, owner: 'run-b' });
+    expect(winner).toMatchObject({ ok: true, progress: { step: 'done', owner: 'run-b' } });
+    expectMovedExactly(w, before);
+    // The tenant writes at its new cell; then the paused run wakes up.
+    w.target.items.set('acme|INV#sku-0', { pk: 'acme', sk: 'INV#sku-0', quantity: 999 });
+    const atTarget = structuredClone([...w.target.items]);
+    resumeLoser();
+    await expect(loser).rejects.toThrow(MoveConflictError);
+    expect([...w.target.items]).toEqual(atTarget);
   });
 });

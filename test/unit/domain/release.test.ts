@@ -137,6 +137,18 @@ describe('judge (canary analysis)', () => {
     expect(judge({ newVersion: '2', versions: [health('1', 100, 0)] })).toEqual({ ok: true });
   });
 
+  it('rolls back on the new version’s 5xx answers, which are successful invocations for Lambda', () => {
+    const answering500 = { ...health('2', 10, 0), requests: 10, serverErrors: 4 };
+    expect(judge({ newVersion: '2', versions: [health('1', 90, 0), answering500] })).toEqual({
+      ok: false,
+      reason: 'version 2: 5xx rate 40% (4 of 10) is over 5%',
+    });
+    // A quiet canary: too few answers to say anything, as the 5xx alarm's IF(requests >= 5, ...).
+    expect(
+      judge({ newVersion: '2', versions: [{ ...health('2', 4, 0), requests: 4, serverErrors: 4 }] }),
+    ).toEqual({ ok: true });
+  });
+
   it('treats the threshold itself as healthy', () => {
     expect(judge({ newVersion: '2', versions: [health('2', 20, 1)] }, DEFAULT_CANARY_THRESHOLDS)).toEqual({
       ok: true,
@@ -348,8 +360,9 @@ describe('runRelease', () => {
       [2, 'released', undefined],
     ]);
     expect(progress.filter((e) => e.type === 'bake-started')).toEqual([
-      { type: 'bake-started', wave: 0, ms: 15_000 },
-      { type: 'bake-started', wave: 1, ms: 20_000 },
+      // Each says when it is due to end: the next wave starts then.
+      { type: 'bake-started', wave: 0, ms: 15_000, until: 16_000 },
+      { type: 'bake-started', wave: 1, ms: 20_000, until: 37_000 },
     ]);
   });
 

@@ -1,4 +1,4 @@
-import { refill, take, type Bucket } from '../../../lib/domain/token-bucket';
+import { refill, reserve, take, type Bucket } from '../../../lib/domain/token-bucket';
 
 const limit = { ratePerSecond: 10, burst: 3 };
 
@@ -39,5 +39,42 @@ describe('token bucket', () => {
     }
     expect(taken).toBeLessThanOrEqual(3 + 10 * 2);
     expect(taken).toBeGreaterThanOrEqual(3 + 10 * 2 - 1);
+  });
+
+  it('reserves ahead: callers asking at once go out one token apart, after the burst, in the order they asked', () => {
+    let bucket: Bucket | undefined;
+    const waits: number[] = [];
+    for (let i = 0; i < 6; i++) {
+      const result = reserve(bucket, 0, limit, 1000);
+      expect(result.ok).toBe(true);
+      waits.push(result.waitMs);
+      bucket = result.next;
+    }
+    expect(waits).toEqual([0, 0, 0, 100, 200, 300]);
+  });
+
+  it('refuses a reservation that would wait longer than allowed, taking nothing', () => {
+    const drained = { tokens: -4, updatedAt: 0 };
+    expect(reserve(drained, 0, limit, 400)).toEqual({ ok: false, next: drained, waitMs: 500 });
+    expect(reserve(drained, 0, limit, 500)).toEqual({
+      ok: true,
+      next: { tokens: -5, updatedAt: 0 },
+      waitMs: 500,
+    });
+  });
+
+  it('never has more calls out than burst + rate × time, the calls made at their reserved times', () => {
+    let bucket: Bucket | undefined;
+    const callTimes: number[] = [];
+    for (let now = 0; now <= 2000; now += 7) {
+      const result = reserve(bucket, now, limit, 1000);
+      if (!result.ok) continue;
+      bucket = result.next;
+      callTimes.push(now + result.waitMs);
+    }
+    for (const start of callTimes) {
+      const within = callTimes.filter((t) => t >= start && t < start + 1000).length;
+      expect(within).toBeLessThanOrEqual(3 + 10);
+    }
   });
 });

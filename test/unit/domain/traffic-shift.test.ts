@@ -115,7 +115,7 @@ describe('runTrafficShift', () => {
 
   it('judges with the thresholds it is given, and says nothing below minInvocations', async () => {
     const slow: FunctionHealth[] = [{ name: 'api', metrics: metrics('2', 10, 0, 900) }];
-    const thresholds = { maxErrorRate: 0.05, maxP99Ms: 500, minInvocations: 5 };
+    const thresholds = { maxErrorRate: 0.05, maxServerErrorRate: 0.05, maxP99Ms: 500, minInvocations: 5 };
 
     const tight = await runTrafficShift(CANARY, shiftPorts(() => slow).ports, {
       timeScale: 60,

@@ -9,6 +9,7 @@ import {
 import { mockClient } from 'aws-sdk-client-mock';
 
 import { call } from '../../../harness/api-events';
+import { integrationsFile } from '../../../harness/integrations-file';
 import { generateApiKey, hashApiKey } from '../../../lib/domain/api-keys';
 
 const ddb = mockClient(DynamoDBDocumentClient);
@@ -19,7 +20,7 @@ Object.assign(process.env, {
   RELEASE: 'v-test',
   TABLE_NAME: 'cell-table',
   QUEUE_URL: 'https://sqs.us-east-1.amazonaws.com/111111111111/sync',
-  INTEGRATIONS: JSON.stringify({
+  INTEGRATIONS_FILE: integrationsFile({
     greenleaf: { baseUrl: 'https://x.test', ratePerSecond: 5, burst: 1, apiKeySecret: 's' },
   }),
   CELL_SECRET: 'cell-secret-1',
@@ -98,19 +99,46 @@ test('a database failure answers a JSON 500 that says nothing was applied, and n
   expect(sqs.calls()).toHaveLength(0);
 });
 
-test('insufficient stock is a 409 naming the SKU, from the transaction’s cancellation reasons', async () => {
+test('insufficient stock is a 409 naming the SKU and the stock found, from the transaction’s cancellation reasons', async () => {
   ddb.on(TransactWriteCommand).rejects(
     new TransactionCanceledException({
       message: 'cancelled',
       $metadata: {},
-      CancellationReasons: [{ Code: 'None' }, { Code: 'ConditionalCheckFailed' }],
+      CancellationReasons: [
+        { Code: 'None' },
+        { Code: 'ConditionalCheckFailed', Item: { quantity: { N: '0' } } },
+      ],
     }),
   );
   const res = await call(handler, 'POST', '/orders', { tenant: 'greenleaf', body: order, headers: router });
-  expect(res).toMatchObject({
-    status: 409,
-    body: { error: 'insufficient_stock', details: { sku: 'og-kush' } },
+  expect(res).toEqual(
+    expect.objectContaining({
+      status: 409,
+      body: {
+        error: 'insufficient_stock',
+        details: { sku: 'og-kush', requested: 1, available: 0, reason: 'low_stock' },
+      },
+    }),
+  );
+});
+
+test('an unknown SKU is the same 409, in the same shape, and no transaction is tried', async () => {
+  ddb.on(GetCommand).resolves({});
+  const res = await call(handler, 'POST', '/orders', {
+    tenant: 'greenleaf',
+    body: { items: [{ sku: 'no-such-sku', quantity: 2 }] },
+    headers: router,
   });
+  expect(res).toEqual(
+    expect.objectContaining({
+      status: 409,
+      body: {
+        error: 'insufficient_stock',
+        details: { sku: 'no-such-sku', requested: 2, available: 0, reason: 'unknown_sku' },
+      },
+    }),
+  );
+  expect(ddb.commandCalls(TransactWriteCommand)).toHaveLength(0);
 });
 
 describe('fail static: a key hash from a cold router is verified against the cell’s copy', () => {
@@ -221,13 +249,13 @@ describe('fail static: a key hash from a cold router is verified against the cel
     expect((await call(handler, 'GET', '/inventory/og-kush', { headers: cold(key) })).status).toBe(200);
   });
 
-  test('without the hash header nothing changes: the router’s tenant header is trusted, no copy is read', async () => {
+  test('without the hash header the router’s tenant header is trusted: its copy is read only for the move record', async () => {
     const res = await call(handler, 'GET', '/inventory/og-kush', {
       tenant: 'greenleaf',
       headers: { ...router, 'x-bulkhead-claimed-tenant': 'someone-else' },
     });
     expect(res.status).toBe(200);
-    expect(tenantGets()).toHaveLength(0);
+    expect(tenantGets().map((c) => c.args[0].input.Key)).toEqual([{ pk: 'greenleaf', sk: 'TENANT' }]);
     // A claimed tenant alone is no tenant at all.
     const claimOnly = await call(handler, 'GET', '/inventory/og-kush', {
       headers: { ...router, 'x-bulkhead-claimed-tenant': 'greenleaf' },
@@ -269,4 +297,22 @@ test('a tenant being moved away may read but not write here, whatever route the 
   });
   const read = await call(handler, 'GET', '/inventory/og-kush', { tenant: 'greenleaf', headers: router });
   expect(read.status).toBe(200);
+});
+
+test('a tenant that has left the cell gets 421 tenant_moved naming its new cell, for reads and writes, and nothing is applied', async () => {
+  ddb.on(GetCommand, { Key: { pk: 'greenleaf', sk: 'TENANT' } }).resolves({
+    Item: { pk: 'greenleaf', sk: 'TENANT', schemaVersion: 1, keyHash: 'a'.repeat(64), movedTo: 'use1-b' },
+  });
+  const write = await call(handler, 'PUT', '/inventory/og-kush', {
+    tenant: 'greenleaf',
+    body: { quantity: 1 },
+    headers: router,
+  });
+  const read = await call(handler, 'GET', '/inventory/og-kush', { tenant: 'greenleaf', headers: router });
+  for (const res of [write, read]) {
+    expect(res).toMatchObject({ status: 421, body: { error: 'tenant_moved', details: { to: 'use1-b' } } });
+    expect(res.headers['x-bulkhead-moved-to']).toBe('use1-b');
+  }
+  expect(ddb.commandCalls(UpdateCommand)).toHaveLength(0);
+  expect(ddb.commandCalls(GetCommand).every((c) => c.args[0].input.Key?.sk === 'TENANT')).toBe(true);
 });

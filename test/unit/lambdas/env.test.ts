@@ -52,9 +52,9 @@ describe('readEnv', () => {
   });
 });
 
-test('a cell function needs its cell, table, queue and integrations', () => {
+test('a cell function needs its cell, table and queue (its integrations are a bundled file)', () => {
   expect(() => readEnv(CELL_FUNCTION_ENV, {})).toThrow(
-    'missing environment variables: CELL_ID, TABLE_NAME, QUEUE_URL, INTEGRATIONS',
+    'missing environment variables: CELL_ID, TABLE_NAME, QUEUE_URL',
   );
 });
 
@@ -67,9 +67,9 @@ test('the breaker policy: the domain defaults, unless the environment sets them'
 
 describe('a handler without its variables fails to load, naming every missing one', () => {
   test.each([
-    ['api/handler', 'CELL_ID, TABLE_NAME, QUEUE_URL, INTEGRATIONS, RELEASE'],
-    ['sync/handler', 'CELL_ID, TABLE_NAME, QUEUE_URL, INTEGRATIONS, DLQ_URL'],
-    ['reconcile/handler', 'CELL_ID, TABLE_NAME, QUEUE_URL, INTEGRATIONS'],
+    ['api/handler', 'CELL_ID, TABLE_NAME, QUEUE_URL, RELEASE'],
+    ['sync/handler', 'CELL_ID, TABLE_NAME, QUEUE_URL, DLQ_URL'],
+    ['reconcile/handler', 'CELL_ID, TABLE_NAME, QUEUE_URL'],
     ['router/handler', 'ROUTES_TABLE, REGISTRY_TABLE'],
     ['hooks/pre-traffic', 'CELL_ID, TARGET_FUNCTION_ARN'],
   ])('%s', async (handler, names) => {

@@ -4,6 +4,7 @@ import { SendMessageBatchCommand, SQSClient, type SendMessageBatchCommandInput }
 import { DynamoDBDocumentClient, GetCommand, ScanCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 
+import { integrationsFile } from '../../../harness/integrations-file';
 import type { ReconcileResult } from '../../../lambdas/reconcile/reconciler';
 import { keys } from '../../../lib/contracts/cell-items';
 
@@ -22,7 +23,7 @@ beforeAll(async () => {
     CELL_ID: 'cell-test',
     TABLE_NAME: TABLE,
     QUEUE_URL,
-    INTEGRATIONS: JSON.stringify({
+    INTEGRATIONS_FILE: integrationsFile({
       on: integration,
       off: integration,
       tripped: integration,
@@ -90,6 +91,8 @@ describe('reconciler', () => {
       requeued: 11,
       skippedDisabled: 0,
       skippedBreakerOpen: 0,
+      skippedDraining: 0,
+      reconciled: expect.any(Object),
     });
 
     expect(doc).toHaveReceivedNthSpecificCommandWith(1, ScanCommand, {
@@ -150,10 +153,12 @@ describe('reconciler', () => {
       requeued: 3,
       skippedDisabled: 20,
       skippedBreakerOpen: 2,
+      skippedDraining: 0,
+      reconciled: expect.any(Object),
     });
 
     expect(touched().sort()).toEqual(['c-1', 'n-1', 'o-1']);
-    // Once per tenant per run, not once per order.
+    // Once per tenant per run (by the re-drive, then by the reconciliation against the state system), not once per order.
     expect(doc).toHaveReceivedCommandWith(GetCommand, { Key: keys.integration('off') });
     expect(
       doc
@@ -161,7 +166,7 @@ describe('reconciler', () => {
         .filter(
           (c) => c.args[0].input.Key?.pk === 'off' && c.args[0].input.Key.sk === 'INTEGRATION#SETTINGS',
         ),
-    ).toHaveLength(1);
+    ).toHaveLength(2);
   });
 
   it('leaves an order SQS refused to take with its old pendingSince, for the next run', async () => {
@@ -203,6 +208,8 @@ describe('reconciler', () => {
       requeued: 0,
       skippedDisabled: 0,
       skippedBreakerOpen: 0,
+      skippedDraining: 0,
+      reconciled: expect.any(Object),
     });
 
     expect(sqs).not.toHaveReceivedAnyCommand();

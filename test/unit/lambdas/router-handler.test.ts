@@ -6,6 +6,7 @@ import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 
 import { cellRouteOf, tenantRouteOf } from '../../../lambdas/router/store';
+import { isRouterSession } from '../../../lambdas/shared/tenant';
 import { generateApiKey, hashApiKey } from '../../../lib/domain/api-keys';
 
 const ddb = mockClient(DynamoDBDocumentClient);
@@ -16,6 +17,19 @@ Object.assign(process.env, {
   POWERTOOLS_LOG_LEVEL: 'ERROR',
   POWERTOOLS_METRICS_DISABLED: 'true',
   AWS_REGION: 'us-east-1',
+  // The router signs every hop to a cell with its role's credentials (the function URL's AWS_IAM auth).
+  AWS_ACCESS_KEY_ID: 'AKIDROUTERTEST',
+  AWS_SECRET_ACCESS_KEY: 'router-test-secret',
+  // The cell below listens on loopback, as the local platform's do.
+  CELL_ENDPOINTS_ON_LOOPBACK: 'true',
+});
+// The fleet the router was built for (an esbuild define in the bundle): cells c1 and c3.
+(globalThis as { __BULKHEAD_BAKED_ROUTES__?: string }).__BULKHEAD_BAKED_ROUTES__ = JSON.stringify({
+  tenants: {},
+  cells: {
+    c1: { region: 'us-east-1', account: '111111111111' },
+    c3: { region: 'us-east-1', account: '111111111111' },
+  },
 });
 
 type RouterHandler = typeof import('../../../lambdas/router/handler');
@@ -40,7 +54,13 @@ function event(more: Partial<APIGatewayProxyEventV2> & { method?: string } = {})
 
 describe('router handler', () => {
   let server: http.Server;
-  let seen: { url?: string; tenant?: string | string[]; secret?: string | string[]; body: string }[];
+  let seen: {
+    url?: string;
+    tenant?: string | string[];
+    secret?: string | string[];
+    authorization?: string;
+    body: string;
+  }[];
 
   beforeAll(async () => {
     server = http.createServer((req, res) => {
@@ -51,6 +71,7 @@ describe('router handler', () => {
           url: req.url,
           tenant: req.headers['x-bulkhead-tenant'],
           secret: req.headers['x-bulkhead-cell-secret'],
+          authorization: req.headers.authorization,
           body,
         });
         res.writeHead(200, { 'content-type': 'application/json' });
@@ -79,7 +100,40 @@ describe('router handler', () => {
     expect(res.isBase64Encoded).toBe(true);
     expect(Buffer.from(res.body ?? '', 'base64').toString()).toBe('{"ok":true}');
     expect(res.headers).toMatchObject({ 'x-bulkhead-cell': 'c1' });
-    expect(seen).toEqual([{ url: '/inventory?sku=a', tenant: 'acme', secret: 's1', body: '{"a":1}' }]);
+    expect(seen).toEqual([
+      {
+        url: '/inventory?sku=a',
+        tenant: 'acme',
+        secret: 's1',
+        authorization: expect.stringMatching(
+          /^AWS4-HMAC-SHA256 Credential=AKIDROUTERTEST\/\d{8}\/us-east-1\/lambda\/aws4_request/,
+        ),
+        body: '{"a":1}',
+      },
+    ]);
+  });
+
+  it('sends nothing to a cell the registry has at another host, or to a cell outside its fleet', async () => {
+    const loopback = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const tenantAt = (tenant: string, cellId: string, endpoint: string) => {
+      const tenantKey = generateApiKey(tenant);
+      ddb
+        .on(GetCommand, { TableName: 'routes', Key: { tenantId: tenant } })
+        .resolves({ Item: { tenantId: tenant, cellId, status: 'active', keyHash: hashApiKey(tenantKey) } })
+        .on(GetCommand, { TableName: 'registry', Key: { cellId } })
+        .resolves({ Item: { cellId, endpoint, status: 'active' } });
+      return tenantKey;
+    };
+    const elsewhere = tenantAt('elsewhere', 'c3', 'https://collector.example.com');
+    const outside = tenantAt('outside', 'c2', loopback);
+    for (const tenantKey of [elsewhere, outside]) {
+      const res = await handler(event({ headers: { authorization: `Bearer ${tenantKey}` } }));
+      expect(res.statusCode).toBe(503);
+      expect(JSON.parse(Buffer.from(res.body ?? '', 'base64').toString())).toEqual({
+        error: 'cell_unavailable',
+      });
+    }
+    expect(seen).toEqual([]);
   });
 
   it('answers 401 for an unknown tenant without reaching a cell', async () => {
@@ -107,5 +161,21 @@ describe('routing store items', () => {
       status: 'draining',
     });
     expect(cellRouteOf({ status: 'active' })).toBeUndefined();
+  });
+});
+
+describe('isRouterSession: the only URL caller whose tenant header a cell trusts', () => {
+  const ROUTER_ACCOUNT = '111111111111';
+  it.each([
+    ['arn:aws:sts::111111111111:assumed-role/bulkhead-router/bulkhead-router-fn', true],
+    ['arn:aws-us-gov:sts::111111111111:assumed-role/bulkhead-router/s', true],
+    ['arn:aws:sts::111111111111:assumed-role/bulkhead-router/a/b', false],
+    ['arn:aws:sts::222222222222:assumed-role/bulkhead-router/x', false],
+    ['arn:aws:sts::111111111111:assumed-role/bulkhead-router-evil/x', false],
+    ['arn:aws:sts::111111111111:assumed-role/bulkhead-local-operator/operator', false],
+    ['arn:aws:iam::111111111111:user/admin', false],
+    ['', false],
+  ])('%s → %s', (userArn, trusted) => {
+    expect(isRouterSession(userArn, ROUTER_ACCOUNT)).toBe(trusted);
   });
 });

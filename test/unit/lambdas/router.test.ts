@@ -75,6 +75,22 @@ const req = (key: string | undefined, more: Partial<RouterRequest> = {}): Router
 
 const json = (res: RouterResponse) => JSON.parse(res.body.toString()) as unknown;
 
+describe('route: only endpoints of the fleet get requests', () => {
+  it('refuses a cell whose registry row names another endpoint: 503, nothing forwarded, and says why', async () => {
+    const refusedWith: string[] = [];
+    const { deps, forward } = setup({
+      endpointProblem: (cellId, endpoint) =>
+        endpoint.includes('cell-a.test') ? `${cellId}: not ours` : undefined,
+      onRefusedEndpoint: (cellId, endpoint, problem) => refusedWith.push(`${cellId} ${endpoint} ${problem}`),
+    });
+    const res = await route(req(acmeKey), deps);
+    expect(res.status).toBe(503);
+    expect(json(res)).toEqual({ error: 'cell_unavailable' });
+    expect(forward).not.toHaveBeenCalled();
+    expect(refusedWith).toEqual(['use1-a http://cell-a.test:9001/ use1-a: not ours']);
+  });
+});
+
 describe('route: authentication', () => {
   it('answers every missing, malformed, unknown or wrong key with the same 401', async () => {
     const { deps, forward } = setup();
@@ -601,18 +617,115 @@ describe('forward against real local servers', () => {
     }
   });
 
-  it("'auto' signs only Function URL hosts", async () => {
+  it('signs for the cell’s region when its endpoint’s host names none (a local endpoint)', async () => {
     let auth: string | undefined;
     const { url } = await listen((request, response) => {
       auth = request.headers.authorization;
       response.end('{}');
     });
-    const auto = createForwarder({ sign: 'auto', credentials: { accessKeyId: 'a', secretAccessKey: 'b' } });
+    const signing = createForwarder({
+      sign: true,
+      region: 'us-east-1',
+      regionOf: (cellId) => (cellId === 'use1-a' ? 'us-west-2' : undefined),
+      credentials: { accessKeyId: 'a', secretAccessKey: 'b' },
+    });
     try {
-      expect((await auto.forward(up(url))).status).toBe(200);
-      expect(auth).toBeUndefined();
+      expect((await signing.forward(up(url))).status).toBe(200);
+      expect(auth).toMatch(/Credential=a\/\d{8}\/us-west-2\/lambda\/aws4_request/);
+      expect((await signing.forward({ ...up(url), cellId: 'c9' })).status).toBe(200);
+      expect(auth).toMatch(/Credential=a\/\d{8}\/us-east-1\/lambda\/aws4_request/);
     } finally {
-      auto.destroy();
+      signing.destroy();
     }
+  });
+});
+
+describe('route: a tenant that moved', () => {
+  const moverKey = generateApiKey('mover');
+  const movedAnswer = (to: string): RouterResponse => ({
+    status: 421,
+    headers: { 'x-bulkhead-cell': 'use1-a', 'x-bulkhead-moved-to': to },
+    body: Buffer.from(JSON.stringify({ error: 'tenant_moved', details: { to } })),
+  });
+  const answered = (cellId: string): RouterResponse => ({
+    status: 200,
+    headers: { 'x-bulkhead-cell': cellId },
+    body: Buffer.from('{}'),
+  });
+
+  function moving(initial: TenantRoute) {
+    let tenant = initial;
+    const getTenant = jest.fn(async (id: string) => (id === 'mover' ? tenant : undefined));
+    const store: RoutingStore = {
+      getTenant,
+      getCell: async (id) => ({ endpoint: `http://${id}.test`, status: 'active' }),
+    };
+    const forward = jest.fn<Promise<RouterResponse>, [UpstreamRequest]>();
+    const deps: RouterDeps = { store, forward, cache: new RouteCache({ ttlMs: 60_000 }), now: () => 0 };
+    return { deps, forward, getTenant, moveTo: (route: TenantRoute) => void (tenant = route) };
+  }
+  const at = (cellId: string, status = 'active'): TenantRoute => ({
+    cellId,
+    status,
+    keyHash: hashApiKey(moverKey),
+  });
+
+  it('drops the cached route, re-resolves it from the store and sends the request once to the new cell', async () => {
+    const { deps, forward, getTenant, moveTo } = moving(at('use1-a'));
+    forward.mockResolvedValueOnce(answered('use1-a'));
+    await route(req(moverKey), deps);
+    moveTo(at('use1-b'));
+    forward.mockResolvedValueOnce(movedAnswer('use1-b')).mockResolvedValueOnce(answered('use1-b'));
+    const write = await route(
+      req(moverKey, { method: 'POST', path: '/orders', body: Buffer.from('{}') }),
+      deps,
+    );
+    expect(write.status).toBe(200);
+    expect(forward.mock.calls.slice(1).map(([up]) => [up.method, up.url])).toEqual([
+      ['POST', 'http://use1-a.test/orders?sku=a'],
+      ['POST', 'http://use1-b.test/orders?sku=a'],
+    ]);
+    expect(getTenant).toHaveBeenCalledTimes(2);
+    // The new route is cached: the next request goes straight to the new cell.
+    forward.mockResolvedValueOnce(answered('use1-b'));
+    await route(req(moverKey), deps);
+    expect(forward.mock.calls.at(-1)![0].url).toBe('http://use1-b.test/inventory?sku=a');
+    expect(getTenant).toHaveBeenCalledTimes(2);
+  });
+
+  it('never retries twice: a second "moved" answer is a 503 to retry, and nothing is forwarded a third time', async () => {
+    const { deps, forward, moveTo } = moving(at('use1-a'));
+    forward.mockResolvedValueOnce(answered('use1-a'));
+    await route(req(moverKey), deps);
+    moveTo(at('use1-b'));
+    forward.mockResolvedValue(movedAnswer('use1-c'));
+    const res = await route(req(moverKey), deps);
+    expect([res.status, json(res), res.headers['retry-after']]).toEqual([
+      503,
+      { error: 'tenant_moved' },
+      '5',
+    ]);
+    expect(forward).toHaveBeenCalledTimes(3);
+  });
+
+  it('does not resend to the cell that said "moved" when the store still routes the tenant there', async () => {
+    const { deps, forward } = moving(at('use1-a'));
+    forward.mockResolvedValue(movedAnswer('use1-b'));
+    const res = await route(req(moverKey), deps);
+    expect(res.status).toBe(503);
+    expect(forward).toHaveBeenCalledTimes(1);
+  });
+
+  it('a cached frozen route is checked with the store before a write is refused: the move may be over', async () => {
+    const { deps, forward, moveTo } = moving(at('use1-a', 'frozen'));
+    forward.mockResolvedValue(answered('use1-a'));
+    expect((await route(req(moverKey), deps)).status).toBe(200);
+    const write = () =>
+      route(req(moverKey, { method: 'PUT', path: '/inventory/a', body: Buffer.from('{}') }), deps);
+    expect(json(await write())).toEqual({ error: 'tenant_frozen' });
+    moveTo(at('use1-b'));
+    forward.mockResolvedValue(answered('use1-b'));
+    expect((await write()).status).toBe(200);
+    expect(forward.mock.calls.at(-1)![0].url).toBe('http://use1-b.test/inventory/a?sku=a');
   });
 });

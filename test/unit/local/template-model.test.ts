@@ -7,7 +7,13 @@ import { Construct } from 'constructs';
 
 import { CELL_TABLE_PROPS, SYNC_DLQ_PROPS, SYNC_QUEUE_PROPS } from '../../../harness/local-aws';
 import { resolveFleet } from '../../../lib/config/validate';
-import { cellApiFunctionName, CELL_REGISTRY_TABLE, ROUTES_TABLE } from '../../../lib/contracts/names';
+import { INTEGRATIONS_FILE } from '../../../lib/contracts/integrations';
+import {
+  cellApiFunctionName,
+  CELL_REGISTRY_TABLE,
+  RELEASES_TABLE,
+  ROUTES_TABLE,
+} from '../../../lib/contracts/names';
 import { addBulkheadStacks } from '../../../lib/infra/bulkhead-app';
 import { EnvironmentResolutionError, resolveEnvironment } from '../../../lib/local/assembly/environment';
 import {
@@ -150,7 +156,7 @@ describe('readAssembly', () => {
     const indexes = (table.properties.GlobalSecondaryIndexes as { IndexName: string }[]).map(
       (i) => i.IndexName,
     );
-    expect(indexes).toEqual(['byStatus', 'pending']);
+    expect(indexes).toEqual(['byStatus', 'pending', 'unverified']);
   });
 
   it.each(['tm-a', 'tm-b'])('models cell %s’s sync queue and its dead-letter queue', (id) => {
@@ -196,10 +202,37 @@ describe('readAssembly', () => {
       DLQ_URL: `http://127.0.0.1:9324/000000000000/${byId(stack.queues, 'SyncDeadLetterQueue').queueName}`,
       RELEASE: 'v-test',
     });
-    expect(JSON.parse(env.INTEGRATIONS)).toHaveProperty('leafy');
+    expect(env).not.toHaveProperty('INTEGRATIONS');
     // The pre-traffic hook is pointed at the version being released.
     const hook = resolveEnvironment(byId(stack.functions, 'PreTrafficHook'), fakeResolver(stack));
     expect(hook.TARGET_FUNCTION_ARN).toBe(`arn:local:${byId(stack.versions, 'ApiCurrentVersion').logicalId}`);
+  });
+
+  it('bundles each cell’s own integrations beside the handlers that read them, never a shared bundle', () => {
+    const bundled = (id: string, fn: string) => {
+      const file = path.join(byId(cell(id).functions, fn).codeDir, INTEGRATIONS_FILE);
+      return fs.existsSync(file) ? (JSON.parse(fs.readFileSync(file, 'utf8')) as unknown) : 'none';
+    };
+    const leafy = {
+      leafy: {
+        baseUrl: 'https://metrc.example',
+        ratePerSecond: 5,
+        burst: 2,
+        apiKeySecret: 'bulkhead/compliance/leafy',
+        // The fleet's defaults, and the one facility's whole share of the GET limits.
+        licenseNumber: 'leafy',
+        timeZone: 'UTC',
+        vendorKeySecret: 'bulkhead/compliance/vendor',
+        batchSize: 10,
+        readRatePerSecond: 45,
+        readBurst: 10,
+      },
+    };
+    for (const fn of ['Api', 'SyncWorker', 'Reconciler']) {
+      expect(bundled('tm-a', fn)).toEqual(leafy);
+      expect(bundled('tm-b', fn)).toEqual({});
+    }
+    expect(bundled('tm-a', 'PreTrafficHook')).toBe('none');
   });
 
   it('models the `live` aliases, their versions and the pre-traffic hook', () => {
@@ -224,7 +257,8 @@ describe('readAssembly', () => {
         queueLogicalId: byId(queues, 'SyncQueue').logicalId,
         target: { functionLogicalId: byId(functions, 'SyncWorker').logicalId, alias: 'live' },
         enabled: true,
-        batchSize: 10,
+        batchSize: 100,
+        maximumBatchingWindowSeconds: 1,
         maximumConcurrency: 5,
         reportBatchItemFailures: true,
       },
@@ -298,14 +332,20 @@ describe('readAssembly', () => {
     });
   });
 
-  it('models the router: fixed table names, the router function and its alias', () => {
+  it('models the router: fixed table names, the router function and its alias, its pre-traffic hook', () => {
     const { router } = assembly;
-    expect(router.tables.map((t) => t.tableName).sort()).toEqual([CELL_REGISTRY_TABLE, ROUTES_TABLE].sort());
-    expect(router.functions).toHaveLength(1);
-    expect(router.aliases).toEqual([
-      expect.objectContaining({ functionLogicalId: router.functions[0].logicalId, name: 'live' }),
+    expect(router.tables.map((t) => t.tableName).sort()).toEqual(
+      [CELL_REGISTRY_TABLE, RELEASES_TABLE, ROUTES_TABLE].sort(),
+    );
+    expect(router.functions.map((f) => f.logicalId)).toEqual([
+      expect.stringMatching(/^Router[0-9A-F]{8}$/),
+      expect.stringMatching(/^RouterPreTrafficHook/),
     ]);
-    const env = resolveEnvironment(router.functions[0], fakeResolver(router));
+    const fn = router.functions[0];
+    expect(router.aliases).toEqual([
+      expect.objectContaining({ functionLogicalId: fn.logicalId, name: 'live' }),
+    ]);
+    const env = resolveEnvironment(fn, fakeResolver(router));
     expect(env).toMatchObject({ ROUTES_TABLE, REGISTRY_TABLE: CELL_REGISTRY_TABLE });
     expect(router.ignored.map((i) => i.type)).toEqual(
       expect.arrayContaining([

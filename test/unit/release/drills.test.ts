@@ -10,6 +10,10 @@ const INTEGRATION = {
   ratePerSecond: 5,
   burst: 1,
   apiKeySecret: 'bulkhead/compliance/acme',
+  licenseNumber: 'C10-0000001-LIC',
+  timeZone: 'UTC',
+  vendorKeySecret: 'bulkhead/compliance/vendor',
+  batchSize: 10,
 };
 const A = cell('a', 0, [{ id: 'acme', integration: INTEGRATION }]);
 const B = cell('b', 1);
@@ -42,18 +46,37 @@ describe('rehearseRollback', () => {
     const r = await rehearseRollback(context(), A, 'r7');
     expect(r.steps.map((s) => [s.step, s.ok])).toEqual([
       ['versions known', true],
-      ['new version v2 writes (tenant acme)', true],
+      ['new version v2 writes (tenant bulkhead-drill)', true],
       ['roll back', true],
       ['new version v2 writes while v1 is live', true],
       ["old version v1 reads the new version's orders", true],
-      ["old sync worker processes the new version's message", true],
+      ["old sync worker sends the new version's orders to the sandbox", true],
       ['roll forward to v2', true],
+      ["remove bulkhead-drill's data", true],
     ]);
     expect(r.record).toMatchObject({ release: 'r7', ok: true, cell: 'a' });
     expect(r.rollbackMs).toBe(3);
     expect(target.cells.get('a')!.live).toBe('2');
     expect(target.log.drills()).toEqual([{ release: 'r7', ok: true, at: expect.any(String), cell: 'a' }]);
     expect(target.log.entries().map((e) => e.kind)).toEqual(['rollback', 'release', 'drill']);
+  });
+
+  it('reads and writes only as the drill tenant, never as the cell’s real tenant, and leaves nothing behind', async () => {
+    const r = await rehearseRollback(context(), A, 'r7');
+    expect(r.record.ok).toBe(true);
+    expect([...target.tenants]).toEqual(['bulkhead-drill']);
+    expect(target.orders.size).toBe(0);
+    expect(target.inventory.size).toBe(0);
+  });
+
+  it('without a sandbox for the drill tenant it checks no sync message, says so, and still cleans up', async () => {
+    target.drillSandbox = false;
+    const r = await rehearseRollback(context(), A, 'r7');
+    expect(r.record.ok).toBe(true);
+    expect(progress).toContainEqual(
+      '[a] drill: no sync message to check: bulkhead-drill has no sandbox here (fleet file: drill.integration)',
+    );
+    expect(target.orders.size).toBe(0);
   });
 
   it('fails at the step that broke, says why, and still rolls forward', async () => {
@@ -65,7 +88,11 @@ describe('rehearseRollback', () => {
         /^old version v1 reads the new version's orders: order o1: expected 200, got 500/,
       ),
     });
-    expect(r.steps.at(-1)).toMatchObject({ step: 'roll forward to v2', ok: true });
+    expect(r.steps.slice(-2)).toMatchObject([
+      { step: 'roll forward to v2', ok: true },
+      { step: "remove bulkhead-drill's data", ok: true },
+    ]);
+    expect(target.orders.size).toBe(0);
     expect(target.cells.get('a')!.live).toBe('2');
     expect(target.log.drills()).toMatchObject([{ release: 'r7', ok: false }]);
     expect(progress).toEqual(

@@ -9,8 +9,9 @@ import * as path from 'node:path';
 
 import type { Cell } from '../../../lib/config/types';
 import type { ApiRequest, ApiResponse } from '../../../lib/contracts/api-event';
-import { cellApiFunctionName } from '../../../lib/contracts/names';
+import { cellApiFunctionName, DRILL_TENANT, isSyntheticTenant } from '../../../lib/contracts/names';
 import type { CellResult } from '../../../lib/domain/release';
+import type { LockStore } from '../../../lib/targets/release/release-store';
 import {
   type CellStatus,
   type DeployEvent,
@@ -18,6 +19,8 @@ import {
   type ReleaseTarget,
   type RollbackResult,
 } from '../../../lib/targets/release/release-target';
+
+import { MemoryLockStore } from './memory-lock-store';
 
 export const cell = (id: string, wave = 0, tenants: Cell['tenants'] = []): Cell => ({
   id,
@@ -44,13 +47,22 @@ export class FakeReleaseTarget implements ReleaseTarget {
   readonly kind = 'local';
   readonly description = 'fake';
   readonly log: ReleaseLog;
+  readonly locks: LockStore;
   readonly cells = new Map<string, CellState>();
-  readonly orders = new Map<string, unknown>();
+  /** Order id → the order and the tenant it was written for. */
+  readonly orders = new Map<string, { id: string; items: unknown; tenant?: string }>();
+  /** `tenant/sku` of every inventory item written. */
+  readonly inventory = new Set<string>();
+  /** Every tenant a call was made as. */
+  readonly tenants = new Set<string | undefined>();
   readonly calls: string[] = [];
+  /** Whether the cell's drill tenant has a sandbox integration (its orders get a sync message). */
+  drillSandbox = true;
   private readonly home = fs.mkdtempSync(path.join(os.tmpdir(), 'fake-release-'));
   private readonly started = new Map<string, string>();
 
-  constructor(cells: readonly Cell[]) {
+  constructor(cells: readonly Cell[], locks: LockStore = new MemoryLockStore()) {
+    this.locks = locks;
     this.log = new ReleaseLog(path.join(this.home, 'releases.jsonl'), 'local', 'tester');
     for (const c of cells) {
       this.cells.set(c.id, { live: '2', previous: '1', versions: 2, next: 'succeeded', broken: new Set() });
@@ -162,16 +174,32 @@ export class FakeReleaseTarget implements ReleaseTarget {
       body,
       executedVersion: version,
     });
-    if (request.method === 'PUT') return answer(200, {});
+    const { tenant } = request;
+    this.tenants.add(tenant);
+    if (request.method === 'PUT') {
+      this.inventory.add(`${tenant}/${request.path.split('/').pop()}`);
+      return answer(200, {});
+    }
+    const integrated = tenant === DRILL_TENANT && this.drillSandbox;
     if (request.method === 'POST' && request.path === '/orders') {
       const order = { id: `o${this.orders.size + 1}`, items: (request.body as { items: unknown }).items };
-      this.orders.set(order.id, order);
-      return answer(201, order);
+      this.orders.set(order.id, { ...order, tenant });
+      return answer(201, { ...order, syncStatus: integrated ? 'PENDING' : 'NOT_REQUIRED' });
+    }
+    if (request.method === 'DELETE' && request.path === '/synthetic-data') {
+      if (!tenant || !isSyntheticTenant(tenant)) return answer(403, { error: 'forbidden' });
+      const mine = [...this.orders.values()].filter((o) => o.tenant === tenant);
+      for (const o of mine) this.orders.delete(o.id);
+      for (const item of [...this.inventory].filter((i) => i.startsWith(`${tenant}/`)))
+        this.inventory.delete(item);
+      return answer(200, { removed: mine.length });
     }
     const id = /^\/orders\/(.+)$/.exec(request.path)?.[1];
     if (id) {
       const order = this.orders.get(id);
-      return order ? answer(200, { ...order, syncStatus: 'SYNCED' }) : answer(404, { error: 'not found' });
+      if (!order || order.tenant !== tenant) return answer(404, { error: 'not found' });
+      const view = { id: order.id, items: order.items };
+      return answer(200, { ...view, syncStatus: integrated ? 'SYNCED' : 'NOT_REQUIRED' });
     }
     return answer(200, { items: [] });
   }

@@ -138,12 +138,12 @@ test('list: scans the routes table in the router’s region, page by page, stron
 function cellFunctions() {
   lambda.on(GetFunctionConfigurationCommand, { FunctionName: 'bulkhead-use1-a-api' }).resolves({
     Environment: {
-      Variables: { TABLE_NAME: 'cell-a-table', QUEUE_URL: 'https://sqs/a', INTEGRATIONS: '{}' },
+      Variables: { TABLE_NAME: 'cell-a-table', QUEUE_URL: 'https://sqs/a' },
     },
   });
   lambda.on(GetFunctionConfigurationCommand, { FunctionName: 'bulkhead-usw2-a-api' }).resolves({
     Environment: {
-      Variables: { TABLE_NAME: 'cell-b-table', QUEUE_URL: 'https://sqs/b', INTEGRATIONS: '{}' },
+      Variables: { TABLE_NAME: 'cell-b-table', QUEUE_URL: 'https://sqs/b' },
     },
   });
 }
@@ -396,12 +396,16 @@ test('move, one copy step: finds each cell’s table from its live API function,
     total: 102,
     startedAt: '2025-04-20T10:00:00.000Z',
     integrationWasEnabled: true,
+    // This run holds the move's lease, long enough for the step not to renew it first.
+    owner: 'run-1',
+    leaseUntil: '2999-01-01T00:00:00.000Z',
   };
   const ports = await movePorts(target, 'use1-a', 'usw2-a');
   class Stop extends Error {}
   await expect(
     runMove(progress, ports, {
       pageSize: 2,
+      owner: 'run-1',
       afterSave: () => {
         throw new Stop();
       },
@@ -436,24 +440,27 @@ test('move, one copy step: finds each cell’s table from its live API function,
       UpdateExpression: 'SET #move = :new_move',
       ConditionExpression:
         'attribute_exists(tenantId) AND #cellId = :was_cellId AND #status = :was_status AND ' +
-        '#move.#step = :was_step AND #move.#startedAt = :was_started',
+        '#move.#step = :was_step AND #move.#startedAt = :was_started AND #move.#owner = :was_owner',
       ExpressionAttributeNames: {
         '#move': 'move',
         '#cellId': 'cellId',
         '#status': 'status',
         '#step': 'step',
         '#startedAt': 'startedAt',
+        '#owner': 'owner',
       },
       ExpressionAttributeValues: {
         ':new_move': {
           ...progress,
           cursor: JSON.stringify({ pk: { S: 'greenleaf' }, sk: { S: 'INV#b' } }),
           copied: 102,
+          leaseUntil: expect.stringMatching(/^\d{4}-\d\d-\d\dT/),
         },
         ':was_cellId': 'use1-a',
         ':was_status': 'frozen',
         ':was_step': 'copy',
         ':was_started': '2025-04-20T10:00:00.000Z',
+        ':was_owner': 'run-1',
       },
     },
   ]);

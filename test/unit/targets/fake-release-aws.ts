@@ -26,15 +26,22 @@ import {
   ResourceNotFoundException,
   UpdateAliasCommand,
 } from '@aws-sdk/client-lambda';
+import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
 
 import type { Cell, Fleet } from '../../../lib/config/types';
+import { AccountCredentials } from '../../../lib/targets/account-credentials';
 import { AwsReleaseTarget, type CdkRun } from '../../../lib/targets/release/aws-release-target';
+
+import { doc, FakeReleasesTable } from './fake-releases-table';
+
+export { doc } from './fake-releases-table';
 
 export const cfn = mockClient(CloudFormationClient);
 export const codedeploy = mockClient(CodeDeployClient);
 export const lambda = mockClient(LambdaClient);
 export const cloudwatch = mockClient(CloudWatchClient);
+export const s3 = mockClient(S3Client);
 
 export const cell = (id: string, wave: number, region = 'us-east-1'): Cell => ({
   id,
@@ -74,8 +81,14 @@ export const template = (version: unknown, policy = true) => ({
       }),
     },
     ReleasesE6BA3EBF: { Type: 'AWS::CodeDeploy::Application', Properties: { ComputePlatform: 'Lambda' } },
-    ApiReleaseDeploymentF0972FDC: { Type: 'AWS::CodeDeploy::DeploymentGroup', Properties: {} },
+    ApiReleaseDeploymentF0972FDC: {
+      Type: 'AWS::CodeDeploy::DeploymentGroup',
+      Properties: {
+        AlarmConfiguration: { Enabled: true, Alarms: [{ Name: { Ref: 'ApiReleaseNewVersionErrors' } }] },
+      },
+    },
     ApiReleaseNewVersionErrors: { Type: 'AWS::CloudWatch::Alarm', Properties: {} },
+    DeadLetterAlarm: { Type: 'AWS::CloudWatch::Alarm', Properties: {} },
   },
 });
 
@@ -113,12 +126,20 @@ interface CellWorld {
   /** What the next deployment does. */
   next: 'succeed' | 'fail';
   alarms: string[];
+  /** A stack just created (no `LastUpdatedTime`, created at `lastUpdated`). */
+  fresh?: boolean;
 }
 
 export class FakeAws {
   now = 1_000_000;
+  /** The router account's releases table: the shared release log and the cells' locks. */
+  readonly releases = new FakeReleasesTable();
   readonly cells = new Map<string, CellWorld>();
   readonly cdkRuns: string[][] = [];
+  /** Calls still to be throttled, by command name (`DescribeStacks`, `ListDeployments`). */
+  readonly throttles = new Map<string, number>();
+  /** Objects put in S3, by `https://<bucket>.s3.<region>.amazonaws.com/<key>`. */
+  readonly objects = new Map<string, string>();
   private runs: { cells: string[]; resolve: (r: { code: number; output: string }) => void }[] = [];
   private ids = 0;
 
@@ -237,20 +258,38 @@ export class FakeAws {
       sleep: this.sleep,
       now: () => this.now,
       logFile,
+      // The operator's own account is the fleet's: no role is assumed.
+      credentials: new AccountCredentials(FLEET.router.region, {
+        own: async () => ({ accessKeyId: 'operator', secretAccessKey: 'operator' }),
+      }),
+    });
+  }
+
+  /** Throws AWS's throttling error for the command while throttles for it are left. */
+  private throttled(command: string): void {
+    const left = this.throttles.get(command) ?? 0;
+    if (left === 0) return;
+    this.throttles.set(command, left - 1);
+    throw Object.assign(new Error('Rate exceeded'), {
+      name: command === 'DescribeStacks' ? 'Throttling' : 'ThrottlingException',
+      $metadata: { httpStatusCode: 400 },
     });
   }
 
   install(): void {
+    doc.reset();
+    this.releases.install();
     cfn.on(DescribeStacksCommand).callsFake((input) => {
+      this.throttled('DescribeStacks');
       const [id, w] = this.cellOf(input);
       return {
         Stacks: [
           {
             StackName: `Bulkhead-Cell-${id}`,
-            StackStatus: w.stackStatus,
+            StackStatus: w.fresh ? w.stackStatus.replace('UPDATE_', 'CREATE_') : w.stackStatus,
             ...(w.statusReason && { StackStatusReason: w.statusReason }),
-            CreationTime: new Date(0),
-            LastUpdatedTime: new Date(w.lastUpdated),
+            CreationTime: new Date(w.fresh ? w.lastUpdated : 0),
+            ...(!w.fresh && { LastUpdatedTime: new Date(w.lastUpdated) }),
             Parameters: [
               { ParameterKey: 'BootstrapVersion', ParameterValue: '/cdk-bootstrap/hnb659fds/version' },
             ],
@@ -283,6 +322,7 @@ export class FakeAws {
           summary('ReleasesE6BA3EBF', 'AWS::CodeDeploy::Application', `${id}-releases`),
           summary('ApiReleaseDeploymentF0972FDC', 'AWS::CodeDeploy::DeploymentGroup', `${id}-api-group`),
           summary('ApiReleaseNewVersionErrors', 'AWS::CloudWatch::Alarm', `${id}-api-errors`),
+          summary('DeadLetterAlarm', 'AWS::CloudWatch::Alarm', `${id}-dead-letters`),
         ],
       };
     });
@@ -291,7 +331,7 @@ export class FakeAws {
       .callsFake((input) => ({ TemplateBody: JSON.stringify(this.cellOf(input)[1].template) }));
     cfn.on(UpdateStackCommand).callsFake((input) => {
       const [, w] = this.cellOf(input);
-      w.template = JSON.parse(input.TemplateBody);
+      w.template = JSON.parse(input.TemplateBody ?? this.objects.get(input.TemplateURL!)!);
       const version = w.template.Resources[ALIAS].Properties.FunctionVersion;
       if (typeof version === 'string') w.alias = version;
       w.stackStatus = 'UPDATE_COMPLETE';
@@ -299,6 +339,7 @@ export class FakeAws {
       return { StackId: 'arn:stack' };
     });
     codedeploy.on(ListDeploymentsCommand).callsFake((input) => {
+      this.throttled('ListDeployments');
       const [, w] = this.cellOf(input);
       const since = input.createTimeRange?.start?.getTime() ?? 0;
       return {
@@ -332,6 +373,7 @@ export class FakeAws {
           deploymentId: input.deploymentId,
           deploymentGroupName: `${cellId}-api-group`,
           status: d.status,
+          createTime: new Date(d.created),
           ...(d.error && { errorInformation: { code: 'ALARM_ACTIVE', message: d.error } }),
           revision: { revisionType: 'AppSpecContent', appSpecContent: { content: JSON.stringify(appSpec) } },
         },
@@ -378,9 +420,14 @@ export class FakeAws {
       const answer = { statusCode: 200, body: JSON.stringify({ version, release }) };
       return { StatusCode: 200, ExecutedVersion: version, Payload: Buffer.from(JSON.stringify(answer)) };
     });
+    s3.on(PutObjectCommand).callsFake((input) => {
+      this.objects.set(`https://${input.Bucket}.s3.us-east-1.amazonaws.com/${input.Key}`, String(input.Body));
+      return {};
+    });
     cloudwatch.on(DescribeAlarmsCommand).callsFake((input) => {
       const id = /^([a-z0-9]+)-/.exec(input.AlarmNames[0])?.[1] ?? '';
-      return { MetricAlarms: this.world(id).alarms.map((AlarmName) => ({ AlarmName, StateValue: 'ALARM' })) };
+      const firing = this.world(id).alarms.filter((name) => input.AlarmNames.includes(name));
+      return { MetricAlarms: firing.map((AlarmName) => ({ AlarmName, StateValue: 'ALARM' })) };
     });
   }
 }

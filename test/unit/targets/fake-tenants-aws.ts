@@ -198,16 +198,9 @@ export class FakeTenantsAws {
     lambda.on(GetFunctionConfigurationCommand).callsFake((input) => {
       const cell = this.fleet.cells.find((c) => cellApiFunctionName(c.id) === input.FunctionName);
       if (!cell) throw new ResourceNotFoundException({ message: 'Function not found', $metadata: {} });
-      const integrations = Object.fromEntries(
-        cell.tenants.flatMap((t) => (t.integration ? [[t.id, t.integration]] : [])),
-      );
       return {
         Environment: {
-          Variables: {
-            TABLE_NAME: this.tableOf(cell.id),
-            QUEUE_URL: this.queueOf(cell.id),
-            INTEGRATIONS: JSON.stringify(integrations),
-          },
+          Variables: { TABLE_NAME: this.tableOf(cell.id), QUEUE_URL: this.queueOf(cell.id) },
         },
       };
     });

@@ -16,9 +16,11 @@ import {
   codeDeployEnded,
   type DeploymentObservation,
 } from '../../../domain/release';
+import { shiftMinutes } from '../../../domain/release/traffic-steps';
 import type { DeployEvent, DeploySpec } from '../release-target';
 
 import { appSpecVersions, type CellStack, type CellStackReader } from './cell-stack';
+import { backoffMs, isThrottle } from './throttle';
 
 /** A run of the CDK CLI: resolves with its exit code and the tail of its output. */
 export interface CdkRun {
@@ -57,8 +59,16 @@ export function projectCdk(root: string): RunCdk {
   };
 }
 
-/** `cdk deploy` of exactly these cells' stacks, all at once, with the release label. */
-export function cdkDeployArgs(cells: readonly Cell[], spec: DeploySpec, configFile?: string): string[] {
+/**
+ * `cdk deploy` of exactly these cells' stacks, all at once, with the release label and this deploy's id
+ * (`deployId`: the same release deployed again after a stopped one still publishes new versions).
+ */
+export function cdkDeployArgs(
+  cells: readonly Cell[],
+  spec: DeploySpec,
+  configFile: string | undefined,
+  deployId: string,
+): string[] {
   const ids = cells.map((c) => c.id);
   return [
     'deploy',
@@ -70,6 +80,8 @@ export function cdkDeployArgs(cells: readonly Cell[], spec: DeploySpec, configFi
     String(cells.length),
     '-c',
     `release=${spec.release}`,
+    '-c',
+    `deployId=${deployId}`,
     '-c',
     `cells=${ids.join(',')}`,
     ...(configFile ? ['-c', `config=${configFile}`] : []),
@@ -102,9 +114,21 @@ async function* readDeployments(
       seen.set(id, { fn: fn.name, info, status });
       if (before === status) continue;
       const why = info.errorInformation?.message ? `: ${info.errorInformation.message}` : '';
-      yield { type: 'progress', cellId: cell.id, message: `${fn.name}: CodeDeploy ${id} ${status}${why}` };
+      const eta = status === 'InProgress' ? shiftEta(cell, info, ctx.now()) : '';
+      yield {
+        type: 'progress',
+        cellId: cell.id,
+        message: `${fn.name}: CodeDeploy ${id} ${status}${why}${eta}`,
+      };
     }
   }
+}
+
+/** When a shift that has started should have all traffic: the deployment's start plus the config's holds. */
+function shiftEta(cell: Cell, info: DeploymentInfo, now: number): string {
+  const minutes = shiftMinutes(cell.deployment);
+  const at = (info.createTime?.getTime() ?? now) + minutes * 60_000;
+  return `; ${cell.deployment.type} over ${minutes} min: all traffic at about ${new Date(at).toISOString().slice(11, 19)} UTC unless an alarm stops it`;
 }
 
 function doneEvent(
@@ -133,41 +157,62 @@ function doneEvent(
   };
 }
 
-/** Follows one cell of a wave: CodeDeploy progress, then one `done` event. */
+/** Follows one cell of a wave: CodeDeploy progress, then one `done` event; throttled reads wait and ask again. */
 export async function* followCellDeployment(
   ctx: FollowContext,
   cell: Cell,
   wave: WaveRun,
 ): AsyncGenerator<DeployEvent> {
   const seen: Seen = new Map();
+  let throttles = 0;
   for (;;) {
-    const cdkExit = wave.exit;
-    let stack: CellStack | undefined;
-    let observed: DeploymentObservation['stack'];
     try {
-      stack = await ctx.reader.describe(cell);
-      observed = {
-        status: stack.status,
-        ...(stack.statusReason && { statusReason: stack.statusReason }),
-        updatedSinceStart: stack.lastUpdated !== undefined && stack.lastUpdated.getTime() >= wave.startedAt,
-      };
+      const done = yield* observe(ctx, cell, wave, seen);
+      if (done) {
+        yield done;
+        return;
+      }
+      throttles = 0;
     } catch (err) {
-      observed = { unreadable: (err as Error).message };
-    }
-    if (stack) yield* readDeployments(ctx, cell, stack, wave, seen);
-    const outcome = classifyDeployment({
-      stack: observed,
-      ...(cdkExit && { cdkExit }),
-      deployments: [...seen.values()].map(({ fn, info }) => ({
-        fn,
-        ...(info.status && { status: info.status }),
-        ...(info.errorInformation?.message && { error: info.errorInformation.message }),
-      })),
-    });
-    if (outcome.ended) {
-      yield doneEvent(cell, wave, outcome.result, outcome.reason, seen, ctx.now());
-      return;
+      if (!isThrottle(err)) throw err;
+      await ctx.sleep(backoffMs(ctx.pollMs, throttles++));
+      continue;
     }
     await ctx.sleep(ctx.pollMs);
   }
+}
+
+/** One look at the cell: its stack and deployments; the `done` event once the deployment has ended. */
+async function* observe(
+  ctx: FollowContext,
+  cell: Cell,
+  wave: WaveRun,
+  seen: Seen,
+): AsyncGenerator<DeployEvent, Extract<DeployEvent, { type: 'done' }> | undefined> {
+  const cdkExit = wave.exit;
+  let stack: CellStack | undefined;
+  let observed: DeploymentObservation['stack'];
+  try {
+    stack = await ctx.reader.describe(cell);
+    observed = {
+      status: stack.status,
+      ...(stack.statusReason && { statusReason: stack.statusReason }),
+      updatedSinceStart: stack.lastUpdated !== undefined && stack.lastUpdated.getTime() >= wave.startedAt,
+      createdSinceStart: stack.created.getTime() >= wave.startedAt,
+    };
+  } catch (err) {
+    if (isThrottle(err)) throw err;
+    observed = { unreadable: (err as Error).message };
+  }
+  if (stack) yield* readDeployments(ctx, cell, stack, wave, seen);
+  const outcome = classifyDeployment({
+    stack: observed,
+    ...(cdkExit && { cdkExit }),
+    deployments: [...seen.values()].map(({ fn, info }) => ({
+      fn,
+      ...(info.status && { status: info.status }),
+      ...(info.errorInformation?.message && { error: info.errorInformation.message }),
+    })),
+  });
+  return outcome.ended ? doneEvent(cell, wave, outcome.result, outcome.reason, seen, ctx.now()) : undefined;
 }

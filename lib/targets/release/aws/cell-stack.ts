@@ -24,11 +24,14 @@ import { cellStackName, LIVE_ALIAS } from '../../../contracts/names';
 import {
   type CellTemplate,
   type FunctionReleaseState,
+  previousInLog,
+  type ReleaseHistoryEntry,
   type ReleasedFunction,
+  releaseAlarmIds,
   releasedFunctions,
   stackInProgress,
 } from '../../../domain/release';
-import type { RegionalClients } from '../../aws-clients';
+import { cellPlace, type RegionalClients } from '../../aws-clients';
 import type { CellStatus } from '../release-target';
 
 /** CodeDeploy's statuses of a deployment that has not ended. */
@@ -39,10 +42,14 @@ export interface CellStack {
   readonly status: string;
   readonly statusReason?: string;
   readonly lastUpdated?: Date;
+  readonly created: Date;
   readonly parameters: readonly Parameter[];
   readonly application?: string;
   readonly functions: readonly ReleasedFunction[];
+  /** The release-health alarms (those of its deployment groups): what judges a release and its bake. */
   readonly alarms: readonly string[];
+  /** Every other alarm: operational, shown but never judging a release. */
+  readonly operationalAlarms: readonly string[];
   readonly template: CellTemplate;
 }
 
@@ -58,7 +65,14 @@ export function appSpecVersions(info: DeploymentInfo | undefined): { current?: s
 export class CellStackReader {
   private readonly latest = new Map<string, CellStack>();
 
-  constructor(private readonly clients: RegionalClients) {}
+  /**
+   * @param history the release log's entries of a cell, oldest first (where a rollback target is looked
+   *   up when CodeDeploy has no deployment that made the live version live)
+   */
+  constructor(
+    private readonly clients: RegionalClients,
+    private readonly history: (cellId: string) => readonly ReleaseHistoryEntry[] = () => [],
+  ) {}
 
   /** The stack as last described, else described now. */
   async lastDescribed(cell: Cell): Promise<CellStack> {
@@ -73,7 +87,7 @@ export class CellStackReader {
   }
 
   private async read(cell: Cell): Promise<CellStack> {
-    const cfn = this.clients.get(CloudFormationClient, cell.region);
+    const cfn = this.clients.get(CloudFormationClient, cellPlace(cell));
     const StackName = cellStackName(cell.id);
     const stacks = await cfn.send(new DescribeStacksCommand({ StackName }));
     const stack = stacks.Stacks?.[0];
@@ -93,22 +107,26 @@ export class CellStackReader {
     const physical = (logicalId: string | undefined) =>
       resources.find((r) => r.LogicalResourceId === logicalId)?.PhysicalResourceId;
     const application = resources.find((r) => r.ResourceType === 'AWS::CodeDeploy::Application');
+    const judging = releaseAlarmIds(template);
+    const alarms = resources.filter((r) => r.ResourceType === 'AWS::CloudWatch::Alarm');
+    const names = (release: boolean) =>
+      alarms.filter((r) => judging.has(r.LogicalResourceId!) === release).map((r) => r.PhysicalResourceId!);
     return {
       stackName: StackName,
       status: stack.StackStatus ?? 'UNKNOWN',
       ...(stack.StackStatusReason && { statusReason: stack.StackStatusReason }),
       ...(stack.LastUpdatedTime && { lastUpdated: stack.LastUpdatedTime }),
+      created: stack.CreationTime ?? new Date(0),
       parameters: stack.Parameters ?? [],
       ...(application && { application: application.PhysicalResourceId }),
       functions: releasedFunctions(template, LIVE_ALIAS, physical),
-      alarms: resources
-        .filter((r) => r.ResourceType === 'AWS::CloudWatch::Alarm')
-        .map((r) => r.PhysicalResourceId!),
+      alarms: names(true),
+      operationalAlarms: names(false),
       template,
     };
   }
 
-  /** The function's CodeDeploy deployments, newest first. */
+  /** The function's CodeDeploy deployments, every page, in no documented order. */
   async deploymentsOf(
     cell: Cell,
     stack: CellStack,
@@ -116,19 +134,27 @@ export class CellStackReader {
     filter: { statuses?: DeploymentStatus[]; since?: number },
   ): Promise<string[]> {
     if (!stack.application || !fn.deploymentGroup) return [];
-    const out = await this.clients.get(CodeDeployClient, cell.region).send(
-      new ListDeploymentsCommand({
-        applicationName: stack.application,
-        deploymentGroupName: fn.deploymentGroup,
-        ...(filter.statuses && { includeOnlyStatuses: filter.statuses }),
-        ...(filter.since !== undefined && { createTimeRange: { start: new Date(filter.since) } }),
-      }),
-    );
-    return out.deployments ?? [];
+    const codedeploy = this.clients.get(CodeDeployClient, cellPlace(cell));
+    const ids: string[] = [];
+    let nextToken: string | undefined;
+    do {
+      const out = await codedeploy.send(
+        new ListDeploymentsCommand({
+          applicationName: stack.application,
+          deploymentGroupName: fn.deploymentGroup,
+          ...(filter.statuses && { includeOnlyStatuses: filter.statuses }),
+          ...(filter.since !== undefined && { createTimeRange: { start: new Date(filter.since) } }),
+          ...(nextToken && { nextToken }),
+        }),
+      );
+      ids.push(...(out.deployments ?? []));
+      nextToken = out.nextToken;
+    } while (nextToken);
+    return ids;
   }
 
   async deployment(cell: Cell, id: string): Promise<DeploymentInfo | undefined> {
-    const codedeploy = this.clients.get(CodeDeployClient, cell.region);
+    const codedeploy = this.clients.get(CodeDeployClient, cellPlace(cell));
     return (await codedeploy.send(new GetDeploymentCommand({ deploymentId: id }))).deploymentInfo;
   }
 
@@ -139,7 +165,7 @@ export class CellStackReader {
   ): Promise<{ exists: boolean; release?: string }> {
     try {
       const out = await this.clients
-        .get(LambdaClient, cell.region)
+        .get(LambdaClient, cellPlace(cell))
         .send(new GetFunctionCommand({ FunctionName: name, Qualifier: version }));
       const release = out.Configuration?.Environment?.Variables?.RELEASE;
       return { exists: true, ...(release && { release }) };
@@ -149,19 +175,26 @@ export class CellStackReader {
     }
   }
 
-  /** The version the live version replaced: from the deployment that made it live. */
+  /**
+   * The version the live version replaced: from the newest deployment that made it live (every page of
+   * `ListDeployments`, whose order AWS does not document, compared by `createTime`), else from the release
+   * log's newest release of the cell that moved this function onto it.
+   */
   private async previousOf(
     cell: Cell,
     stack: CellStack,
     fn: ReleasedFunction,
     live: string,
   ): Promise<string | undefined> {
-    const ids = await this.deploymentsOf(cell, stack, fn, { statuses: ['Succeeded'] });
-    for (const id of ids.slice(0, 10)) {
-      const versions = appSpecVersions(await this.deployment(cell, id));
-      if (versions.target === live && versions.current) return versions.current;
+    let best: { at: number; version: string } | undefined;
+    for (const id of await this.deploymentsOf(cell, stack, fn, { statuses: ['Succeeded'] })) {
+      const info = await this.deployment(cell, id);
+      const versions = appSpecVersions(info);
+      const at = info?.createTime?.getTime() ?? 0;
+      if (versions.target === live && versions.current && (!best || at > best.at))
+        best = { at, version: versions.current };
     }
-    return undefined;
+    return best?.version ?? previousInLog(this.history(cell.id), fn.name, live);
   }
 
   /**
@@ -174,7 +207,7 @@ export class CellStackReader {
     fn: ReleasedFunction,
     withPrevious: boolean,
   ): Promise<{ state: FunctionReleaseState; active: string[] }> {
-    const lambda = this.clients.get(LambdaClient, cell.region);
+    const lambda = this.clients.get(LambdaClient, cellPlace(cell));
     const alias = await lambda.send(new GetAliasCommand({ FunctionName: fn.name, Name: LIVE_ALIAS }));
     const primary = alias.FunctionVersion ?? '$LATEST';
     const extra = Object.entries(alias.RoutingConfig?.AdditionalVersionWeights ?? {});

@@ -10,6 +10,7 @@ import {
   CallerPrincipal,
   functionUrlRequests,
   impliedKmsRequests,
+  parsePolicy,
   Policy,
 } from '../../../../lib/domain/iam';
 import { buildFleet, exampleFleet } from '../../cdk/fixtures';
@@ -59,9 +60,16 @@ describe('the router calling a cell’s function URL', () => {
     expect(result.decision).toBe('allow');
   });
 
-  it('is denied lambda:InvokeFunction, which URL calls also need since October 2025 (the gap of issue #11)', () => {
+  it('is allowed lambda:InvokeFunction through the URL, which URL calls also need since October 2025 (issue #11)', () => {
     const [, invoke] = functionUrlRequests(routerRole, apiAlias);
     const result = authorize(invoke, { identity: routerPolicies, resource: cell.functionPolicy(apiAlias) });
+    expect(result.decision).toBe('allow');
+  });
+
+  it('is not allowed lambda:InvokeFunction other than through the URL, by either policy', () => {
+    const [, invoke] = functionUrlRequests(routerRole, apiAlias);
+    const direct = { ...invoke, context: { 'lambda:InvokedViaFunctionUrl': false } };
+    const result = authorize(direct, { identity: routerPolicies, resource: cell.functionPolicy(apiAlias) });
     expect(result).toEqual({
       decision: 'implicit-deny',
       deniedBy: 'identity-based',
@@ -70,7 +78,7 @@ describe('the router calling a cell’s function URL', () => {
         `the resource policy of ${apiAlias} does not allow role bulkhead-router either`,
       ],
     });
-    expect(accessDeniedMessage(invoke, result)).toMatch(
+    expect(accessDeniedMessage(direct, result)).toMatch(
       /^User: arn:aws:sts::111111111111:assumed-role\/bulkhead-router\/s is not authorized to perform: lambda:InvokeFunction on resource: arn:aws:lambda:us-east-1:111111111111:function:bulkhead-use1-a-api:live because no identity-based policy allows/,
     );
   });
@@ -121,16 +129,37 @@ describe('a cell in another account than the router', () => {
     expect(result.reasons).toHaveLength(2);
   });
 
-  it('the router’s store-down fallback, GetFunctionUrlConfig, is denied: the cell grants it nothing', () => {
+  it('the router may invoke the function through its URL: both sides allow lambda:InvokeFunction via the URL', () => {
+    const viaUrl = call('lambda:InvokeFunction', { 'lambda:InvokedViaFunctionUrl': true });
+    const policies = { identity: crossRouterPolicies, resource: crossCell.functionPolicy(crossAlias) };
+    expect(authorize(viaUrl, policies).decision).toBe('allow');
+    expect(authorize(viaUrl, policies).reasons).toHaveLength(2);
+    const direct = call('lambda:InvokeFunction', { 'lambda:InvokedViaFunctionUrl': false });
+    expect(authorize(direct, policies).decision).toBe('implicit-deny');
+  });
+
+  it('the router’s store-down fallback, GetFunctionUrlConfig, is allowed by both sides: the cell grants it', () => {
     const result = authorize(call('lambda:GetFunctionUrlConfig'), {
       identity: crossRouterPolicies,
       resource: crossCell.functionPolicy(crossAlias),
     });
+    expect(result.decision).toBe('allow');
+    expect(result.reasons).toHaveLength(2);
+  });
+
+  it('another role of the router’s account may not read the cell’s URL: the grant names the router role', () => {
+    const other: CallerPrincipal = {
+      type: 'role',
+      arn: `arn:aws:iam::${ACCOUNT}:role/someone-else`,
+      account: ACCOUNT,
+      sessionArn: `arn:aws:sts::${ACCOUNT}:assumed-role/someone-else/s`,
+    };
+    const result = authorize(
+      { ...call('lambda:GetFunctionUrlConfig'), principal: other },
+      { identity: crossRouterPolicies, resource: crossCell.functionPolicy(crossAlias) },
+    );
     expect(result.decision).toBe('implicit-deny');
     expect(result.deniedBy).toBe('resource-based');
-    expect(result.reasons).toEqual([
-      `the resource policy of ${crossAlias} does not allow role bulkhead-router of account ${ACCOUNT} (cross-account calls need both)`,
-    ]);
   });
 });
 
@@ -209,18 +238,78 @@ describe('keys, tables and secrets', () => {
     );
   });
 
-  it('the registrar role may only update the cell registry', () => {
-    const roleId = router.logicalId('AWS::IAM::Role', 'CellRegistrarRole');
-    const registry = router.arn(router.logicalId('AWS::DynamoDB::Table', 'CellRegistry'));
-    const on = (action: string) => ({
-      principal: roleOf(router, roleId),
-      action,
-      resource: registry,
+  describe('registration: each cell writes its own registry row and no other', () => {
+    const registrar = (cellId: string) =>
+      router.logicalId('AWS::IAM::Role', `CellRegistrarRole${cellId.replace(/-/g, '')}`);
+    const registry = () => router.arn(router.logicalId('AWS::DynamoDB::Table', 'CellRegistry'));
+    const assume = (principal: CallerPrincipal, cellId: string): AuthorizationRequest => ({
+      principal,
+      action: 'sts:AssumeRole',
+      resource: router.arn(registrar(cellId)),
       resourceAccount: ACCOUNT,
+      context: { 'aws:PrincipalArn': principal.arn },
     });
-    const identity = router.identityPolicies(roleId);
-    expect(authorize(on('dynamodb:UpdateItem'), { identity }).decision).toBe('allow');
-    expect(authorize(on('dynamodb:DeleteItem'), { identity }).decision).toBe('implicit-deny');
+    const update = (cellId: string, row: string): AuthorizationRequest => ({
+      principal: roleOf(router, registrar(cellId)),
+      action: 'dynamodb:UpdateItem',
+      resource: registry(),
+      resourceAccount: ACCOUNT,
+      context: { 'dynamodb:LeadingKeys': [row] },
+    });
+
+    it('the cell’s registration role may assume its own cell’s registrar, by both policies', () => {
+      const roleId = cell.logicalId('AWS::IAM::Role', 'RegistrationRole');
+      const principal = roleOf(cell, roleId);
+      expect(principal.arn).toBe(`arn:aws:iam::${ACCOUNT}:role/bulkhead-registration-use1-a`);
+      const policies = {
+        identity: cell.identityPolicies(roleId),
+        resource: router.trustPolicy(registrar('use1-a')),
+      };
+      expect(authorize(assume(principal, 'use1-a'), policies).decision).toBe('allow');
+      // Another cell's registrar: its trust names that cell's registration role only.
+      const other = {
+        identity: cell.identityPolicies(roleId),
+        resource: router.trustPolicy(registrar('use1-b')),
+      };
+      expect(authorize(assume(principal, 'use1-b'), other).decision).not.toBe('allow');
+    });
+
+    it('no other role of the cell’s account may assume the registrar, whatever its own policy allows', () => {
+      const principal: CallerPrincipal = {
+        type: 'role',
+        arn: `arn:aws:iam::${ACCOUNT}:role/Bulkhead-Cell-use1-a-Anything`,
+        account: ACCOUNT,
+        sessionArn: `arn:aws:sts::${ACCOUNT}:assumed-role/Bulkhead-Cell-use1-a-Anything/s`,
+      };
+      const anything = parsePolicy('anything', 'identity', {
+        Version: '2012-10-17',
+        Statement: [{ Effect: 'Allow', Action: 'sts:AssumeRole', Resource: '*' }],
+      });
+      const result = authorize(assume(principal, 'use1-a'), {
+        identity: [anything],
+        resource: router.trustPolicy(registrar('use1-a')),
+      });
+      expect(result.decision).not.toBe('allow');
+    });
+
+    it('a cell’s registrar may update only that cell’s row of the registry', () => {
+      const identity = router.identityPolicies(registrar('use1-a'));
+      expect(authorize(update('use1-a', 'use1-a'), { identity }).decision).toBe('allow');
+      expect(authorize(update('use1-a', 'use1-b'), { identity }).decision).toBe('implicit-deny');
+      const remove = { ...update('use1-a', 'use1-a'), action: 'dynamodb:DeleteItem' };
+      expect(authorize(remove, { identity }).decision).toBe('implicit-deny');
+    });
+
+    it('a cell’s registrar may use the router key the registry is encrypted with (issue #11)', () => {
+      const key = router.logicalId('AWS::KMS::Key', 'Key');
+      const kms = impliedKmsRequests(update('use1-a', 'use1-a'), router.arn(key));
+      expect(kms.map((r) => r.action)).toEqual(['kms:Decrypt']);
+      const policies = {
+        identity: router.identityPolicies(registrar('use1-a')),
+        resource: router.keyPolicy(key),
+      };
+      for (const request of kms) expect(authorize(request, policies).decision).toBe('allow');
+    });
   });
 
   it('the sync worker reads the compliance secrets of its cell’s integrated tenants only', () => {

@@ -51,10 +51,13 @@ export class TemplatePolicies {
     return this.getAtt(logicalId, 'Arn');
   }
 
-  /** The identity policies attached to a role (`AWS::IAM::Policy` resources and inline policies). */
+  /**
+   * The identity policies attached to a role (`AWS::IAM::Policy` and customer managed
+   * `AWS::IAM::ManagedPolicy` resources naming it, and inline policies).
+   */
   identityPolicies(roleLogicalId: string): Policy[] {
-    const attached = this.ofType('AWS::IAM::Policy').filter(([, p]) =>
-      (p.Roles as Json[]).some((r) => (r as { Ref?: string }).Ref === roleLogicalId),
+    const attached = [...this.ofType('AWS::IAM::Policy'), ...this.ofType('AWS::IAM::ManagedPolicy')].filter(
+      ([, p]) => ((p.Roles ?? []) as Json[]).some((r) => (r as { Ref?: string }).Ref === roleLogicalId),
     );
     const inline = ((this.resources[roleLogicalId].Properties?.Policies ?? []) as Record<string, Json>[]).map(
       (p) => [p.PolicyName as string, p] as const,
@@ -62,6 +65,12 @@ export class TemplatePolicies {
     return [...attached.map(([id, p]) => [id, p] as const), ...inline].map(([name, p]) =>
       parsePolicy(name, 'identity', this.resolve(p.PolicyDocument)),
     );
+  }
+
+  /** A role's trust policy (`AssumeRolePolicyDocument`). */
+  trustPolicy(roleLogicalId: string): Policy {
+    const document = this.resources[roleLogicalId].Properties!.AssumeRolePolicyDocument;
+    return parsePolicy(this.arn(roleLogicalId), 'trust', this.resolve(document));
   }
 
   /** The resource policy of a function, version or alias, from the permissions granted on that ARN. */
@@ -76,6 +85,8 @@ export class TemplatePolicies {
         sourceAccount: p.SourceAccount,
         principalOrgId: p.PrincipalOrgID,
         functionUrlAuthType: p.FunctionUrlAuthType as LambdaPermission['functionUrlAuthType'],
+        // A boolean in the template.
+        invokedViaFunctionUrl: String(p.InvokedViaFunctionUrl) === 'true',
       }));
     if (permissions.length === 0) return undefined;
     return parsePolicy(functionArn, 'resource', lambdaFunctionPolicy(functionArn, permissions));

@@ -33,6 +33,17 @@ describe('classifyDeployment', () => {
     });
   });
 
+  it('a stack created since the wave started (it has no LastUpdatedTime) is a new cell, created', () => {
+    const created = { status: 'CREATE_COMPLETE', updatedSinceStart: false, createdSinceStart: true };
+    expect(classifyDeployment(seen({ stack: created, cdkExit: { code: 0, output: '' } }))).toEqual({
+      ended: true,
+      result: 'created',
+    });
+    expect(
+      classifyDeployment(seen({ stack: { ...created, status: 'ROLLBACK_COMPLETE', statusReason: 'limit' } })),
+    ).toEqual({ ended: true, result: 'failed', reason: 'ROLLBACK_COMPLETE: limit' });
+  });
+
   it('a rolled-back update says which function CodeDeploy failed or stopped, and why', () => {
     const outcome = classifyDeployment(
       seen({
