@@ -17,6 +17,11 @@ import {
 export interface FunctionHealth {
   readonly name: string;
   readonly metrics: CanaryMetrics;
+  /**
+   * The function's own limits (on AWS, its deployment group's alarms): a reconciler built to run for a
+   * minute is not judged by an interactive API's p99. @default the shift's thresholds
+   */
+  readonly thresholds?: CanaryThresholds;
 }
 
 export interface TrafficShiftPorts {
@@ -49,8 +54,8 @@ export function overThresholds(
   health: readonly FunctionHealth[],
   thresholds: CanaryThresholds = DEFAULT_CANARY_THRESHOLDS,
 ): string[] {
-  return health.flatMap(({ name, metrics }) => {
-    const verdict = judge(metrics, thresholds);
+  return health.flatMap(({ name, metrics, thresholds: own }) => {
+    const verdict = judge(metrics, own ?? thresholds);
     return verdict.ok ? [] : [`${name} ${verdict.reason}`];
   });
 }

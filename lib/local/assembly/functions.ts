@@ -8,6 +8,7 @@ import * as path from 'node:path';
 import { envValueOf } from './environment';
 import type { AliasModel, EnvValue, InvokeTargetModel, LocalFunction, LocalVersion } from './model';
 import type { CfnProperties, PropertyReader, PropertyRules } from './property-reader';
+import { releaseLimitsOf } from './release-alarms';
 import { getAttOf, intrinsicOf, refOf, type StackTemplate } from './stack-template';
 
 /** A file asset of the stack's asset manifest: a bundle directory under the assembly. */
@@ -136,8 +137,8 @@ function trafficHooks(template: StackTemplate, r: PropertyReader, policy: unknow
   r.onlyKnown(p, 'UpdatePolicy', { accepted: ['CodeDeployLambdaAliasUpdate'] });
   const update = r.object(p.CodeDeployLambdaAliasUpdate, ALIAS_UPDATE);
   r.onlyKnown(update, ALIAS_UPDATE, {
-    accepted: ['BeforeAllowTrafficHook', 'AfterAllowTrafficHook'],
-    ignored: { ApplicationName: 'CodeDeploy', DeploymentGroupName: 'CodeDeploy' },
+    accepted: ['BeforeAllowTrafficHook', 'AfterAllowTrafficHook', 'DeploymentGroupName'],
+    ignored: { ApplicationName: 'CodeDeploy' },
   });
   const hook = (key: string): string | undefined => {
     if (update[key] === undefined) return undefined;
@@ -147,7 +148,12 @@ function trafficHooks(template: StackTemplate, r: PropertyReader, policy: unknow
   };
   const pre = hook('BeforeAllowTrafficHook');
   const post = hook('AfterAllowTrafficHook');
-  return { ...(pre && { preTrafficHookLogicalId: pre }), ...(post && { postTrafficHookLogicalId: post }) };
+  const group = r.required(update, 'DeploymentGroupName', ALIAS_UPDATE);
+  return {
+    ...(pre && { preTrafficHookLogicalId: pre }),
+    ...(post && { postTrafficHookLogicalId: post }),
+    releaseLimits: releaseLimitsOf(template, r, group, `${ALIAS_UPDATE}.DeploymentGroupName`),
+  };
 }
 
 export function modelAliases(template: StackTemplate, versions: readonly LocalVersion[]): AliasModel[] {

@@ -86,8 +86,16 @@ export interface AliasModel {
   readonly versionLogicalId: string;
   /** Traffic shifting is managed by CodeDeploy (`UpdatePolicy.CodeDeployLambdaAliasUpdate`). */
   readonly deploymentGroup: boolean;
+  /** What the alarms of that deployment group stop a deployment at (`release-alarms.ts`). */
+  readonly releaseLimits?: ReleaseLimits;
   readonly preTrafficHookLogicalId?: string;
   readonly postTrafficHookLogicalId?: string;
+}
+
+/** The limits a deployment group's alarms set on a new version; absent: none stops it for that. */
+export interface ReleaseLimits {
+  /** The p99 duration (ms) of its `AWS/Lambda` `Duration` alarm. */
+  readonly p99DurationMs?: number;
 }
 
 /** What an event source, a schedule or a URL invokes: a function, or one of its aliases. */

@@ -169,4 +169,18 @@ describe('overThresholds', () => {
       'hook version 7: p99 4000 ms is over 3000 ms',
     ]);
   });
+
+  it('judges a function by its own limits where it has them: a slow reconciler is not an API', () => {
+    const own = { maxErrorRate: 0.05, maxServerErrorRate: 0.05, maxP99Ms: 54_000, minInvocations: 5 };
+    expect(
+      overThresholds([
+        { name: 'reconciler', metrics: metrics('3', 10, 0, 3189), thresholds: own },
+        { name: 'api', metrics: metrics('2', 10, 0, 3189) },
+        { name: 'stuck', metrics: metrics('5', 10, 0, 60_000), thresholds: own },
+      ]),
+    ).toEqual([
+      'api version 2: p99 3189 ms is over 3000 ms',
+      'stuck version 5: p99 60000 ms is over 54000 ms',
+    ]);
+  });
 });

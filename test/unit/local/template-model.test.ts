@@ -249,6 +249,25 @@ describe('readAssembly', () => {
     expect(apiAlias?.preTrafficHookLogicalId).toBe(byId(functions, 'PreTrafficHook').logicalId);
   });
 
+  it('reads each alias’s latency limit from its deployment group’s p99 alarm, not one limit for all', () => {
+    const { aliases, functions } = cell('tm-a');
+    const limitOf = (prefix: string) =>
+      aliases.find((a) => a.functionLogicalId === byId(functions, prefix).logicalId)?.releaseLimits;
+    expect(limitOf('Api')).toEqual({ p99DurationMs: 3000 });
+    expect(limitOf('SyncWorker')).toEqual({ p99DurationMs: 24_000 });
+    expect(limitOf('Reconciler')).toEqual({ p99DurationMs: 54_000 });
+  });
+
+  it('gives no latency limit to a group whose alarms are off, as CodeDeploy then ignores them', () => {
+    const dir = editedCopy('Bulkhead-Cell-tm-a', (t) => {
+      const group = resourceOfType(t, 'AWS::CodeDeploy::DeploymentGroup', 'ReconcilerRelease');
+      (group.AlarmConfiguration as { Enabled: boolean }).Enabled = false;
+    });
+    const stack = readAssembly(dir).cells.find((c) => c.cellId === 'tm-a')!;
+    const reconciler = byId(stack.functions, 'Reconciler').logicalId;
+    expect(stack.aliases.find((a) => a.functionLogicalId === reconciler)?.releaseLimits).toEqual({});
+  });
+
   it('models the sync event source on the worker’s alias', () => {
     const { eventSources, queues, functions } = cell('tm-b');
     expect(eventSources).toEqual([
@@ -402,6 +421,19 @@ describe('readAssembly on a template the local platform cannot reproduce', () =>
     expect(error.resourceType).toBe(type);
     expect(error.property).toBe(property);
     expect(error.message).toContain(property);
+  });
+
+  it('names an alias whose deployment group is not one of the stack', () => {
+    const dir = editedCopy('Bulkhead-Cell-tm-a', (t) => {
+      const [, alias] = entryOfType(t, 'AWS::Lambda::Alias', 'ReconcilerRelease');
+      const policy = (
+        alias as unknown as { UpdatePolicy: { CodeDeployLambdaAliasUpdate: Record<string, unknown> } }
+      ).UpdatePolicy.CodeDeployLambdaAliasUpdate;
+      policy.DeploymentGroupName = 'a-group-of-another-stack';
+    });
+    const error = unsupported(() => readAssembly(dir));
+    expect(error.property).toBe('UpdatePolicy.CodeDeployLambdaAliasUpdate.DeploymentGroupName');
+    expect(error.message).toContain('must reference an AWS::CodeDeploy::DeploymentGroup of this stack');
   });
 
   it('refuses an AwsCustomResource call other than the cell registration', () => {
