@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 
 import { METRIC_NAMESPACE, REQUEST_METRICS, VERSION_DIMENSION } from '../../contracts/metrics';
 import type { CanaryMetrics } from '../../domain/release';
+import type { ReleaseLimits } from '../assembly/model';
 import type { LocalFunctionVersion } from '../lambda/function-version';
 import type { AliasTarget, RuntimeAlias } from '../lambda/runtime-alias';
 
@@ -35,6 +36,8 @@ export interface ReleasedFunction {
   readonly alias: RuntimeAlias;
   /** The function the pre-traffic smoke test checks (its alias has a hook). */
   readonly hooked: boolean;
+  /** What its deployment group's alarms stop a new version at (the template's `releaseLimits`). */
+  readonly limits: ReleaseLimits;
 }
 
 const TERMINAL: readonly DeploymentStatus[] = ['Succeeded', 'Failed', 'Stopped'];

@@ -76,6 +76,18 @@ function shiftEta(steps: readonly ShiftStep[], step: ShiftStep, timeScale: numbe
 }
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
+/**
+ * What a function's new version is judged by: the canary's defaults, its deployment group's p99 alarm
+ * in place of the default p99 (none: latency never stops it, as on AWS), then a request's own thresholds.
+ */
+function thresholdsOf(f: ReleasedFunction, requested?: Partial<CanaryThresholds>): CanaryThresholds {
+  return {
+    ...DEFAULT_CANARY_THRESHOLDS,
+    maxP99Ms: f.limits.p99DurationMs ?? Number.POSITIVE_INFINITY,
+    ...requested,
+  };
+}
+
 export class LocalReleases {
   private readonly deployments = new Map<string, Deployment>();
   private readonly latest = new Map<string, Deployment>();
@@ -370,16 +382,13 @@ export class LocalReleases {
           d.functions.map((f) => ({
             name: f.name,
             metrics: canaryMetrics(f.alias, d.to.get(f.logicalId), d.to.get(f.logicalId)!.version),
+            thresholds: thresholdsOf(f, request.thresholds),
           })),
         stopped: () => d.done || this.closed,
         sleep,
         now: Date.now,
       },
-      {
-        timeScale,
-        watchMs: WATCH_MS,
-        thresholds: { ...DEFAULT_CANARY_THRESHOLDS, ...request.thresholds },
-      },
+      { timeScale, watchMs: WATCH_MS },
     );
     if (outcome.result === 'rolled-back') {
       d.returnTraffic();
@@ -390,30 +399,23 @@ export class LocalReleases {
     return outcome.result === 'shifted';
   }
 
-  /** Live versions over the default canary thresholds: the local counterpart of the per-version alarms. */
+  /** Live versions over their functions' release limits: the local counterpart of the per-version alarms. */
   private alarms(cellId: string): string[] {
     return overThresholds(
       this.released(cellId).flatMap((f) =>
         f.alias.weights().map(({ version }) => ({
           name: f.name,
           metrics: canaryMetrics(f.alias, this.runtime(cellId).versionOf(f.logicalId, version), version),
+          thresholds: thresholdsOf(f),
         })),
       ),
     );
   }
 
-  /** Stops the workers of versions that take no traffic, once they are idle. */
+  /** Stops the workers of versions that take no traffic, once every invocation they were given is answered. */
   private retire(d: Deployment, versions: readonly LocalFunctionVersion[]): void {
     const live = new Set(d.functions.flatMap((f) => f.alias.weights().map((w) => `${f.name}:${w.version}`)));
-    for (const v of versions) {
-      if (live.has(`${v.name}:${v.version}`)) continue;
-      const attempt = (left: number) => {
-        const s = v.stats();
-        if ((s.busy === 0 && s.queued === 0) || left === 0) void v.stop();
-        else setTimeout(() => attempt(left - 1), 1000).unref();
-      };
-      setTimeout(() => attempt(30), 1000).unref();
-    }
+    for (const v of versions) if (!live.has(`${v.name}:${v.version}`)) v.stopWhenIdle();
   }
 
   private runtime(cellId: string): StackRuntime {
@@ -432,6 +434,7 @@ export class LocalReleases {
         name: runtime.functionOf(a.functionLogicalId).name,
         alias: runtime.aliases.get(a.functionLogicalId)!,
         hooked: a.preTrafficHookLogicalId !== undefined,
+        limits: a.releaseLimits ?? {},
       }));
   }
 

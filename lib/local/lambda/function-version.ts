@@ -134,6 +134,9 @@ export class LocalFunctionVersion implements InvokeTarget {
   private nextId = 1;
   private invocations = 0;
   private coldStarts = 0;
+  /** Invocations from their call to their answer: queued, starting an environment, or running. */
+  private inFlight = 0;
+  private stopWhenIdleAsked = false;
 
   constructor(private readonly options: LocalFunctionVersionOptions) {
     if (!path.isAbsolute(options.handlerFile)) {
@@ -183,6 +186,29 @@ export class LocalFunctionVersion implements InvokeTarget {
   }
 
   async invoke(event: unknown): Promise<InvokeResult> {
+    this.inFlight += 1;
+    try {
+      return await this.invokeOnce(event);
+    } finally {
+      this.inFlight -= 1;
+      if (this.inFlight === 0 && this.stopWhenIdleAsked) {
+        this.stopWhenIdleAsked = false;
+        void this.stop();
+      }
+    }
+  }
+
+  /**
+   * Terminates the environments once no invocation is queued, starting one or running: a version that
+   * takes no more traffic goes away without cutting short what it was given (as on Lambda, a shift of
+   * the alias never ends an invocation under way). Each invocation ends by its timeout at the latest.
+   */
+  stopWhenIdle(): void {
+    if (this.inFlight === 0) void this.stop();
+    else this.stopWhenIdleAsked = true;
+  }
+
+  private async invokeOnce(event: unknown): Promise<InvokeResult> {
     this.invocations += 1;
     const payload = JSON.stringify(event ?? null);
     let lease: Lease;

@@ -319,6 +319,21 @@ describe('LocalFunctionVersion', () => {
     expect(fn.stats().workers).toBe(0);
     expect(await fn.invoke({})).toMatchObject({ result: 'ok', coldStart: true });
   });
+  it('stopWhenIdle() cuts nothing short: an invocation still starting its environment, one queued behind it, then stops', async () => {
+    const fn = version('spin.js', { instances: 1 });
+    // Both are asked for before the worker has even started: the first owns the cold start, the second queues.
+    const starting = fn.invoke({ ms: 20 });
+    const queued = fn.invoke({});
+    expect(fn.stats()).toMatchObject({ busy: 0, queued: 1 });
+
+    fn.stopWhenIdle();
+
+    expect(await starting).toMatchObject({ result: 'ok', coldStart: true });
+    expect(await queued).toMatchObject({ result: 'ok', coldStart: false });
+    await waitFor(() => fn.stats().workers === 0);
+    expect(await fn.invoke({})).toMatchObject({ result: 'ok', coldStart: true });
+    expect(fn.stats().workers).toBe(1);
+  });
 });
 
 function maxOverlap(runs: readonly { start: number; end: number }[]): number {
