@@ -161,6 +161,35 @@ async function integrationStatus(tenant: string): Promise<{ status: string; pend
   return reply.body as { status: string; pending: number };
 }
 
+/**
+ * 300 requests of the healthy cell's tenants (a third of them writes), with every tenth request one of
+ * the downed cell's tenants in the same stream, 10 at a time.
+ */
+async function loadDuringOutage(
+  healthy: readonly string[],
+  downed: readonly string[],
+): Promise<{ tenant: string; reply: Reply }[]> {
+  const jobs: (() => Promise<{ tenant: string; reply: Reply }>)[] = [];
+  for (let i = 0; i < 300; i++) {
+    const tenant = healthy[i % healthy.length];
+    jobs.push(async () => ({
+      tenant,
+      reply:
+        i % 3 === 0
+          ? await call(tenant, 'PUT', `/inventory/load-${i % 20}`, { quantity: i, priceCents: 100 })
+          : await call(tenant, 'GET', `/inventory/${written[tenant].sku}`),
+    }));
+    if (i % 10 === 0) {
+      const other = downed[(i / 10) % downed.length];
+      jobs.push(async () => ({
+        tenant: other,
+        reply: await call(other, 'GET', `/inventory/${written[other].sku}`),
+      }));
+    }
+  }
+  return pool(jobs, 10);
+}
+
 describe('the local platform, end to end through the router', () => {
   beforeAll(async () => {
     const child = spawn(
@@ -282,27 +311,8 @@ describe('the local platform, end to end through the router', () => {
     const healthy = tenantsOf('e2e-b');
     const downed = tenantsOf(down);
     await fault('cell-down', down);
-
-    const jobs: (() => Promise<{ tenant: string; reply: Reply }>)[] = [];
-    for (let i = 0; i < 300; i++) {
-      const tenant = healthy[i % healthy.length];
-      jobs.push(async () => ({
-        tenant,
-        reply:
-          i % 3 === 0
-            ? await call(tenant, 'PUT', `/inventory/load-${i % 20}`, { quantity: i, priceCents: 100 })
-            : await call(tenant, 'GET', `/inventory/${written[tenant].sku}`),
-      }));
-      // Every tenth request is one of the downed cell's tenants, in the same stream.
-      if (i % 10 === 0) {
-        const other = downed[(i / 10) % downed.length];
-        jobs.push(async () => ({
-          tenant: other,
-          reply: await call(other, 'GET', `/inventory/${written[other].sku}`),
-        }));
-      }
-    }
-    const results = await pool(jobs, 10);
+    // Up again whatever this test finds, so one failure here is not the failure of every later test.
+    const results = await loadDuringOutage(healthy, downed).finally(() => fault('cell-up', down));
 
     const onHealthy = results.filter((r) => CELL_OF[r.tenant] !== down);
     const errors = onHealthy.filter(
@@ -314,12 +324,13 @@ describe('the local platform, end to end through the router', () => {
     const onDowned = results.filter((r) => CELL_OF[r.tenant] === down);
     expect(onDowned).toHaveLength(30);
     for (const { tenant, reply } of onDowned) {
+      // Fast by construction, not by a stopwatch: a refused connection (or one not made within the
+      // router's 1 s connect timeout) is a 503 to retry, never the 504 of waiting out the cell.
       expectStatus(reply, 503, `${tenant} on the downed cell`);
+      expect(reply.body).toEqual({ error: 'cell_unavailable' });
       expect(Number(reply.headers.get('retry-after'))).toBeGreaterThan(0);
-      expect(reply.ms).toBeLessThan(2000);
     }
 
-    await fault('cell-up', down);
     for (const tenant of downed) {
       const { sku, quantity, orderId } = written[tenant];
       const stock = await call(tenant, 'GET', `/inventory/${sku}`);
