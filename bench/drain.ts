@@ -166,6 +166,28 @@ async function until(done: () => Promise<boolean>, deadlineMs: number): Promise<
   return undefined;
 }
 
+/**
+ * Where the POST budget went unused: the gaps between POSTs longer than two tokens' time, their total
+ * beyond one token's time each, and the longest, with its place in the drain (POST k of n).
+ */
+function idleGaps(times: readonly number[], ratePerSecond: number): string {
+  const sorted = [...times].sort((a, b) => a - b);
+  const tokenMs = 1000 / ratePerSecond;
+  const gaps = sorted.slice(1).map((t, i) => ({ ms: t - sorted[i], after: i + 1 }));
+  const long = gaps.filter((g) => g.ms > 2 * tokenMs);
+  if (long.length === 0) return 'no gap between POSTs over two tokens';
+  const lost = long.reduce((sum, g) => sum + g.ms - tokenMs, 0) / 1000;
+  const worst = long.reduce((a, b) => (b.ms > a.ms ? b : a));
+  return (
+    `${long.length} gaps between POSTs over two tokens, ${round(lost, 1)} s of budget unused; ` +
+    `longest ${round(worst.ms / 1000, 1)} s after POST ${worst.after} of ${sorted.length} ` +
+    `(${long
+      .slice(0, 8)
+      .map((g) => `${round(g.ms / 1000, 1)} s after ${g.after}`)
+      .join(', ')}${long.length > 8 ? ', ...' : ''})`
+  );
+}
+
 /** A backlog of `orders` for `tenant`, drained against its POST limit: the pace, in orders and in POSTs. */
 async function drainRate(
   bench: DrainBench,
@@ -203,6 +225,7 @@ async function drainRate(
   // The pace while the drain is under way, first POST to last (the wait for the first poll and the
   // batching window, and the settling after the last POST, are in `elapsedS` and the recovery figure).
   const spanS = posts > 1 ? (Math.max(...postTimes) - Math.min(...postTimes)) / 1000 : 0;
+  const idle = idleGaps(postTimes, ratePerSecond);
   const steady = spanS > 0 ? (posts - 1) / spanS : 0;
   // The most the POST limit lets through: every token a full POST, over the same time.
   const ceiling = ratePerSecond * RECEIPTS_PER_POST;
@@ -211,7 +234,7 @@ async function drainRate(
     finishedAt === undefined
       ? `NOT drained: ${active.length}/${orders} recorded in ${DRAIN_DEADLINE_MS / 1000} s`
       : `${orders} in ${elapsedS.toFixed(1)} s`;
-  const { batches, received, deleted } = driver.stats();
+  const { batches, received, deleted, maxReceiveCount } = driver.stats();
   return [
     {
       name,
@@ -219,7 +242,8 @@ async function drainRate(
       unit: 'msgs/s',
       notes:
         `${outcome}; ${posts} POSTs (${round(active.length / Math.max(1, posts))} receipts each) = ` +
-        `${round(posts / elapsedS)} POSTs/s, ${gets} GETs; ${batches} batches, ${received - deleted} records retried, ` +
+        `${round(posts / elapsedS)} POSTs/s, ${gets} GETs; ${batches} batches, ${received - deleted} records retried ` +
+        `(a record received at most ${maxReceiveCount} times), ` +
         `${duplicates} duplicate receipts` +
         (counters.rejected > 0 ? `; ${counters.rejected} receipts refused (400/401)` : '') +
         (stillPending > 0 ? `; ${stillPending} orders still PENDING` : ''),
@@ -232,7 +256,7 @@ async function drainRate(
         `POSTs/s from the first POST to the last (${round(steady)}) over the configured ${ratePerSecond}/s ` +
         `(burst ${burst}); over the whole drain ${round(posts / elapsedS / ratePerSecond, 2)} x; orders/s over ` +
         `the POST limit: ${round(rate / ratePerSecond, 2)} x; receipts/s over the ceiling ` +
-        `(${ratePerSecond} POSTs/s x ${RECEIPTS_PER_POST}): ${round(rate / ceiling, 2)} x`,
+        `(${ratePerSecond} POSTs/s x ${RECEIPTS_PER_POST}): ${round(rate / ceiling, 2)} x; ${idle}`,
     },
     {
       name: `${name}.rate-limited`,

@@ -17,6 +17,20 @@ export function retryDelaySeconds(
   return Math.min(MAX_RETRY_DELAY_SECONDS, Math.ceil(base + random() * Math.max(1, base / 2)));
 }
 
+/**
+ * Seconds until a POST turned away for want of a token is received again, `inLineSeconds` before its
+ * token is due: early by what an invocation may wait for a token (`maxWaitSeconds`) less a second for the
+ * event source to hand the record over, so it is back in line before the tokens ahead of it are spent
+ * (a budget that idles while turned-away records wait out their visibility is a drain slower than the
+ * limit), yet never so early that it is turned away again. Records turned away together are spread by
+ * their place in line already (the caller's `inLineSeconds`), so no jitter is added.
+ */
+export function rejoinDelaySeconds(inLineSeconds: number, maxWaitSeconds: number): number {
+  const handOverSeconds = 1;
+  const delay = Math.floor(inLineSeconds - Math.max(0, maxWaitSeconds - handOverSeconds));
+  return Math.min(MAX_RETRY_DELAY_SECONDS, Math.max(0, delay));
+}
+
 /** Kept short enough for an SQS message attribute and the order item, and for a person to read. */
 export const MAX_REASON_LENGTH = 1000;
 

@@ -12,9 +12,9 @@ import { receiptOf } from '../../lib/domain/compliance/receipt';
 import { activeReceipts } from '../shared/active-receipts';
 import { BreakerOpenedError, type FacilitySession } from '../shared/facility-session';
 import type { Answer } from '../shared/metrc-client';
-import { RateLimitedError } from '../shared/rate-limiter';
+import { MAX_TOKEN_WAIT_MS, RateLimitedError } from '../shared/rate-limiter';
 
-import { retryDelaySeconds, shortened } from './decide';
+import { rejoinDelaySeconds, retryDelaySeconds, shortened } from './decide';
 import type { OrderStore } from './orders';
 
 export interface Entry {
@@ -32,6 +32,11 @@ export type EntryResult =
   | { readonly kind: 'deferred'; readonly why: string }
   /** SQS delivers the message again after `seconds`. */
   | { readonly kind: 'retry'; readonly seconds: number; readonly why: string }
+  /**
+   * No token in time: back in line as a new message due in `seconds`, so waiting for the rate limit
+   * spends none of the message's receives (SQS dead-letters at the queue's `maxReceiveCount`).
+   */
+  | { readonly kind: 'requeue'; readonly seconds: number; readonly why: string }
   /** Someone else settled or holds it meanwhile. */
   | { readonly kind: 'settled' };
 
@@ -220,12 +225,11 @@ export class TenantBatch {
       return { kind: 'deferred', why: 'the breaker is open' };
     }
     if (failed instanceof RateLimitedError) {
-      // The POSTs turned away come back a token apart, in line, not all at the first token: every
-      // comeback is a receive, and SQS dead-letters a message received maxReceiveCount times.
+      // The POSTs turned away come back a token apart, in line, not all at the first token.
       const inLine = failed.waitMs / 1000 + place / this.session.integration.ratePerSecond;
       return {
-        kind: 'retry',
-        seconds: retryDelaySeconds(e.receiveCount, Math.ceil(inLine)),
+        kind: 'requeue',
+        seconds: rejoinDelaySeconds(inLine, MAX_TOKEN_WAIT_MS / 1000),
         why: failed.message,
       };
     }

@@ -16,6 +16,7 @@ import type { Context, SQSRecord } from 'aws-lambda';
 
 import { SCHEMA_VERSION, SyncMessage } from '../../lib/contracts/cell-items';
 import type { IntegrationConfig } from '../../lib/contracts/integrations';
+import { SYNC_METRICS } from '../../lib/contracts/metrics';
 import { admit, type Admission, type BreakerPolicy } from '../../lib/domain/circuit-breaker';
 import { probeDelaySeconds } from '../../lib/domain/compliance/drain';
 import { nextStep } from '../../lib/domain/compliance/lookup';
@@ -62,7 +63,7 @@ export interface SyncWorkerDeps {
 }
 
 export type RecordOutcome =
-  'synced' | 'rejected' | 'deferred' | 'not-required' | 'settled' | 'missing' | 'malformed';
+  'synced' | 'rejected' | 'deferred' | 'requeued' | 'not-required' | 'settled' | 'missing' | 'malformed';
 
 /** The record must come back: SQS delivers it again after the visibility set for it. */
 export class RetryLaterError extends Error {
@@ -119,6 +120,22 @@ export class SyncWorker {
     } catch (error) {
       this.deps.logger.warn('could not shorten the retry delay', { error: (error as Error).message });
     }
+  }
+
+  /**
+   * Sends the record's message again, due in `seconds`; the record itself is then done. A record turned
+   * away by the rate limit comes back this way rather than by its visibility: each receive counts towards
+   * the queue's `maxReceiveCount`, and a long backlog would otherwise dead-letter orders that only waited
+   * (SQS: "Using dead-letter queues"). If the send fails the record fails, and comes back as usual.
+   */
+  async requeue(record: SQSRecord, seconds: number): Promise<void> {
+    await this.deps.sqs.send(
+      new SendMessageCommand({
+        QueueUrl: this.config.queueUrl,
+        MessageBody: record.body,
+        DelaySeconds: seconds,
+      }),
+    );
   }
 
   async deadLetter(body: string, reason: string): Promise<void> {
@@ -402,6 +419,11 @@ class SyncInvocation {
         return 'settled';
       case 'deferred':
         return this.deferred(result.why, log);
+      case 'requeue':
+        metrics.addMetric(SYNC_METRICS.throttled, MetricUnit.Count, 1);
+        log.info('no rate-limit token in time: back in line', { why: result.why, inSeconds: result.seconds });
+        await worker.requeue(record, result.seconds);
+        return 'requeued';
       case 'retry':
         metrics.addMetric('SyncFailed', MetricUnit.Count, 1);
         log.warn('not synced: will retry', { why: result.why, inSeconds: result.seconds });

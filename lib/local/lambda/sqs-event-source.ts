@@ -49,6 +49,8 @@ export interface SqsEventSourceStats {
   readonly failedBatches: number;
   readonly partialBatches: number;
   readonly receiveErrors: number;
+  /** The highest `ApproximateReceiveCount` of a record handed to the target (SQS dead-letters at the redrive policy's `maxReceiveCount`). */
+  readonly maxReceiveCount: number;
 }
 
 const SQS_MAX_RECEIVE = 10;
@@ -83,6 +85,7 @@ export class SqsEventSource {
     failedBatches: 0,
     partialBatches: 0,
     receiveErrors: 0,
+    maxReceiveCount: 0,
   };
 
   constructor(private readonly options: SqsEventSourceOptions) {
@@ -232,6 +235,10 @@ export class SqsEventSource {
       if (Messages.length === 0) await this.sleep(Math.min(WINDOW_POLL_MS, windowEnds - Date.now()));
     }
     this.counters.received += messages.length;
+    for (const m of messages) {
+      const count = Number(m.Attributes?.ApproximateReceiveCount ?? 0);
+      this.counters.maxReceiveCount = Math.max(this.counters.maxReceiveCount, count);
+    }
     return messages;
   }
 

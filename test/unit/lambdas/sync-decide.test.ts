@@ -1,5 +1,10 @@
 import { limitsOf } from '../../../lambdas/shared/facility-session';
-import { MAX_REASON_LENGTH, retryDelaySeconds, shortened } from '../../../lambdas/sync/decide';
+import {
+  MAX_REASON_LENGTH,
+  rejoinDelaySeconds,
+  retryDelaySeconds,
+  shortened,
+} from '../../../lambdas/sync/decide';
 import { OrderItem } from '../../../lib/contracts/cell-items';
 import { parseIntegrations, userKeyEnvName } from '../../../lib/contracts/integrations';
 import { receiptOf } from '../../../lib/domain/compliance/receipt';
@@ -17,6 +22,16 @@ describe('sync decisions', () => {
     expect(retryDelaySeconds(1, 7, noJitter)).toBe(7);
     expect(retryDelaySeconds(30, undefined, fullJitter)).toBe(60);
     expect(retryDelaySeconds(1, 3600, noJitter)).toBe(60);
+  });
+
+  it('brings a POST turned away by the rate limit back before its token, by what an invocation may wait', () => {
+    // An invocation waits up to 3 s for a token; the record needs about 1 s to be handed over.
+    expect(rejoinDelaySeconds(11.1, 3)).toBe(9);
+    expect(rejoinDelaySeconds(2.5, 3)).toBe(0);
+    expect(rejoinDelaySeconds(3.9, 3)).toBe(1);
+    expect(rejoinDelaySeconds(5000, 3)).toBe(60);
+    // No wait in the invocation: back when its token is due.
+    expect(rejoinDelaySeconds(4, 0)).toBe(4);
   });
 
   it('keeps a reason short enough for a message attribute, marking the cut', () => {

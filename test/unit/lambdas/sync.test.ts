@@ -377,6 +377,32 @@ describe('sync worker', () => {
     expect(orderUpdates()).toHaveLength(0);
   });
 
+  it('puts a POST with no token in time back in line as a new message, spending none of its receives', async () => {
+    given({ orders: [pendingOrder(TENANT, 'o-1')] });
+    // 1,000 tokens reserved ahead by other workers, at 90/s (100/s less the worker's 10 % headroom): this
+    // POST's token is 11.1 s away, past the 3 s an invocation waits. Stamped ahead of this clock, so no
+    // refill blurs it.
+    doc.on(GetCommand, { Key: keys.bucket(TENANT) }).resolves({
+      Item: { ...keys.bucket(TENANT), tokens: -1000, updatedAt: Date.now() + 60_000, version: 7 },
+    });
+    const body = syncMessage(TENANT, 'o-1');
+    const record = { ...event(body).Records[0], attributes: { ApproximateReceiveCount: '7' } };
+
+    const response = await handler({ Records: [record as SQSEvent['Records'][number]] });
+
+    expect(response).toEqual({ batchItemFailures: [] });
+    expect(simulator.counters().requests.post).toBe(0);
+    // Due 2 s before its token (an invocation waits up to 3 s, less 1 s to be handed over): 9 s.
+    expect(sqs).toHaveReceivedCommandWith(SendMessageCommand, {
+      QueueUrl: QUEUE_URL,
+      MessageBody: body,
+      DelaySeconds: 9,
+    });
+    expect(visibility()).toEqual([]);
+    expect(settles()).toHaveLength(0);
+    expect(releases()[0]?.args[0].input.UpdateExpression).toBe('REMOVE attemptId, attemptedAt, claimUntil');
+  });
+
   it('makes no call when the breaker opened while it waited for a token', async () => {
     given({ orders: [pendingOrder(TENANT, 'o-1')] });
     // Empty, and stamped ahead of this clock (another worker's), so no token comes before the second look.
