@@ -119,6 +119,15 @@ async function rollback(ctx: ReleaseContext, values: DrillArgs, io: Io): Promise
 const CELL_OPTION: OptionSpec = { flags: '--cell <id>', description: 'the cell to drill on', required: true };
 const DRILL_OPTIONS: readonly OptionSpec[] = [TIME_SCALE_OPTION, FORCE_OPTION, ...COMMON_OPTIONS];
 
+/** A drill's command: on the release target, under the cell's lock, after checking the cell is in the fleet. */
+const runDrill =
+  (name: string, drill: Drill): CommandSpec<CommandDeps>['run'] =>
+  ({ opts, io, deps }) =>
+    onReleaseTarget(opts as CommonArgs, io, deps, (ctx) => locked(name, drill)(ctx, opts as DrillArgs, io), {
+      waits: true,
+      check: (fleet) => cellOf(fleet, (opts as DrillArgs).cell),
+    });
+
 export const drillRollbackCommand: CommandSpec<CommandDeps> = {
   path: ['drill', 'rollback'],
   summary: 'release to one cell, roll back, check the old version reads what the new one wrote, roll forward',
@@ -128,17 +137,7 @@ export const drillRollbackCommand: CommandSpec<CommandDeps> = {
     ...DRILL_OPTIONS,
   ],
   examples: ['drill rollback --cell use1-a --time-scale 60'],
-  run: ({ opts, io, deps }) =>
-    onReleaseTarget(
-      opts as CommonArgs,
-      io,
-      deps,
-      (ctx) => locked('drill rollback', rollback)(ctx, opts as DrillArgs, io),
-      {
-        waits: true,
-        check: (fleet) => cellOf(fleet, (opts as DrillArgs).cell),
-      },
-    ),
+  run: runDrill('drill rollback', rollback),
 };
 
 export const drillBadReleaseCommand: CommandSpec<CommandDeps> = {
@@ -157,15 +156,5 @@ export const drillBadReleaseCommand: CommandSpec<CommandDeps> = {
     ...DRILL_OPTIONS,
   ],
   examples: ['drill bad-release --cell use1-a --time-scale 30'],
-  run: ({ opts, io, deps }) =>
-    onReleaseTarget(
-      opts as CommonArgs,
-      io,
-      deps,
-      (ctx) => locked('drill bad-release', badRelease)(ctx, opts as DrillArgs, io),
-      {
-        waits: true,
-        check: (fleet) => cellOf(fleet, (opts as DrillArgs).cell),
-      },
-    ),
+  run: runDrill('drill bad-release', badRelease),
 };
