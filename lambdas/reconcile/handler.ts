@@ -5,6 +5,7 @@ import type { Context } from 'aws-lambda';
 import { documentClient, sqsClient } from '../shared/clients';
 import { type CredentialsProvider, EnvCredentials } from '../shared/compliance-keys';
 import { CELL_FUNCTION_ENV, numberOr, readEnv } from '../shared/env';
+import { DEFAULT_RATE_HEADROOM } from '../shared/facility-session';
 import { BREAKER_ENV, breakerPolicyOf } from '../shared/integration-state';
 import { readIntegrations } from '../shared/integrations';
 import { TRACING_ENV, Tracing } from '../shared/tracing';
@@ -18,7 +19,7 @@ const env = readEnv({
   RECONCILE_GRACE_SECONDS: numberOr(300),
   RECONCILE_BATCH: numberOr(100),
   COMPLIANCE_TIMEOUT_MS: numberOr(5000),
-  RATE_HEADROOM: numberOr(0.9),
+  RATE_HEADROOM: numberOr(DEFAULT_RATE_HEADROOM),
   /** How far the state system's clock may be from ours. */
   CLOCK_SKEW_MS: numberOr(5000),
   /** How far back a tenant's first reconciliation looks. */

@@ -38,6 +38,14 @@ export interface SessionOptions {
  * network) the tokens that piled up go out together with the calls the pause held back. Reads: the
  * facility's GET budget, which already has its headroom (`readBudget`).
  */
+/**
+ * The share of the integration's POST limit the workers' shared bucket spends. What keeps the calls under
+ * the state system's count is mostly elsewhere (half the burst here, and no call leaving late:
+ * `SharedRateLimiter.acquire`); this covers what a client cannot see, the clocks of two machines and
+ * the network between them.
+ */
+export const DEFAULT_RATE_HEADROOM = 0.95;
+
 export function limitsOf(integration: IntegrationConfig, headroom: number): Record<BucketKind, RateLimit> {
   return {
     writes: {

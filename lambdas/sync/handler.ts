@@ -10,6 +10,7 @@ import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda'
 import { documentClient, sqsClient } from '../shared/clients';
 import { type CredentialsProvider, EnvCredentials } from '../shared/compliance-keys';
 import { CELL_FUNCTION_ENV, numberOr, readEnv, required } from '../shared/env';
+import { DEFAULT_RATE_HEADROOM } from '../shared/facility-session';
 import { BREAKER_ENV, breakerPolicyOf } from '../shared/integration-state';
 import { readIntegrations } from '../shared/integrations';
 import { TRACING_ENV, Tracing } from '../shared/tracing';
@@ -22,7 +23,7 @@ const env = readEnv({
   ...TRACING_ENV,
   DLQ_URL: required,
   COMPLIANCE_TIMEOUT_MS: numberOr(5000),
-  RATE_HEADROOM: numberOr(0.9),
+  RATE_HEADROOM: numberOr(DEFAULT_RATE_HEADROOM),
   /** How long after an unknown outcome before a lookup may trust "not recorded" (default: the timeout). */
   LOOKUP_SETTLE_MS: numberOr(0),
 });

@@ -379,8 +379,8 @@ describe('sync worker', () => {
 
   it('puts a POST with no token in time back in line as a new message, spending none of its receives', async () => {
     given({ orders: [pendingOrder(TENANT, 'o-1')] });
-    // 1,000 tokens reserved ahead by other workers, at 90/s (100/s less the worker's 10 % headroom): this
-    // POST's token is 11.1 s away, past the 3 s an invocation waits. Stamped ahead of this clock, so no
+    // 1,000 tokens reserved ahead by other workers, at 95/s (100/s less the worker's 5 % headroom): this
+    // POST's token is 10.5 s away, past the 3 s an invocation waits. Stamped ahead of this clock, so no
     // refill blurs it.
     doc.on(GetCommand, { Key: keys.bucket(TENANT) }).resolves({
       Item: { ...keys.bucket(TENANT), tokens: -1000, updatedAt: Date.now() + 60_000, version: 7 },
@@ -392,11 +392,11 @@ describe('sync worker', () => {
 
     expect(response).toEqual({ batchItemFailures: [] });
     expect(simulator.counters().requests.post).toBe(0);
-    // Due 2 s before its token (an invocation waits up to 3 s, less 1 s to be handed over): 9 s.
+    // Due 2 s before its token (an invocation waits up to 3 s, less 1 s to be handed over): 8 s.
     expect(sqs).toHaveReceivedCommandWith(SendMessageCommand, {
       QueueUrl: QUEUE_URL,
       MessageBody: body,
-      DelaySeconds: 9,
+      DelaySeconds: 8,
     });
     expect(visibility()).toEqual([]);
     expect(settles()).toHaveLength(0);
