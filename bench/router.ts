@@ -171,3 +171,75 @@ export async function benchRouter(state: PlatformState, options: RouterBenchOpti
   await measure('saturation');
   return results;
 }
+
+/** The flooding tenant of the bench fleet, and its limit there. */
+const FLOOD_TENANT = 'bench-flood';
+const FLOOD_LIMIT_PER_SECOND = 20;
+/** The calm tenant's steady load. */
+const CALM_RATE = 50;
+
+/**
+ * One tenant at 20 x its rate limit beside a calm tenant at a steady 50 req/s: the calm tenant's p99 and
+ * errors with the flood and without it, side by side in one run, and what the flooding tenant was answered.
+ */
+export async function benchTenantFlood(
+  state: PlatformState,
+  options: Pick<RouterBenchOptions, 'seconds' | 'progress'>,
+): Promise<BenchResult[]> {
+  const seconds = options.seconds ?? 10;
+  const [calmId, calmTenant] = Object.entries(state.tenants)[0];
+  const flood = state.tenants[FLOOD_TENANT];
+  if (!flood) throw new Error(`the bench fleet has no tenant ${FLOOD_TENANT}`);
+  const side = (apiKey: string, label: Side['label']): Side => ({
+    label,
+    url: `${state.router}/inventory/${SKU}`,
+    headers: { authorization: `Bearer ${apiKey}` },
+  });
+  const calm = side(calmTenant.apiKey, 'via-router');
+  const flooding = side(flood.apiKey, 'via-router');
+  const floodRate = FLOOD_LIMIT_PER_SECOND * 20;
+  const stocked = await send(state.router, {
+    method: 'PUT',
+    path: `/inventory/${SKU}`,
+    headers: { ...flooding.headers, 'content-type': 'application/json' },
+    body: JSON.stringify({ quantity: 1000, priceCents: 1200, name: 'Bench item' }),
+  });
+  if (stocked.status !== 200)
+    throw new Error(`stocking ${SKU} for ${FLOOD_TENANT} answered ${stocked.status}`);
+  options.progress(`router flood: ${calmId} alone at ${CALM_RATE} req/s, ${seconds} s`);
+  const alone = await load(calm, seconds, FIXED_CONNECTIONS, CALM_RATE);
+  options.progress(
+    `router flood: ${calmId} at ${CALM_RATE} req/s beside ${FLOOD_TENANT} at ${floodRate} req/s (20 x its limit), ${seconds} s`,
+  );
+  const [beside, flooded] = await Promise.all([
+    load(calm, seconds, FIXED_CONNECTIONS, CALM_RATE),
+    load(flooding, seconds, FIXED_CONNECTIONS * 2, floodRate),
+  ]);
+  const setting = `${calmId} at ${CALM_RATE} req/s, ${FIXED_CONNECTIONS} connections`;
+  return [
+    {
+      name: 'router.flood.calm.alone.p99',
+      value: round(alone.p99),
+      unit: 'ms',
+      notes: `${setting}; ${alone.failed} failed`,
+    },
+    {
+      name: 'router.flood.calm.beside-flood.p99',
+      value: round(beside.p99),
+      unit: 'ms',
+      notes: `${setting}, beside ${FLOOD_TENANT} at ${floodRate} req/s; ${beside.failed} failed${beside.statuses ? ` (${beside.statuses})` : ''}`,
+    },
+    {
+      name: 'router.flood.calm.p99-ratio',
+      value: alone.p99 > 0 ? round(beside.p99 / alone.p99, 2) : null,
+      unit: 'x',
+      notes: 'the calm tenant’s p99 beside the flood over its p99 alone (goal: at most 2 x, and 0 failed)',
+    },
+    {
+      name: 'router.flood.flooding.served',
+      value: round(flooded.perSecond),
+      unit: 'req/s',
+      notes: `${FLOOD_TENANT}, limit ${FLOOD_LIMIT_PER_SECOND} req/s, offered ${floodRate} req/s: ${flooded.ok} answered 200, ${flooded.statuses || 'nothing else'}`,
+    },
+  ];
+}

@@ -1,8 +1,13 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
 
-import { CELL_REGISTRY_TABLE, RELEASES_TABLE, ROUTES_TABLE } from '../lib/contracts/names';
-import { RELEASES_TABLE_KEYS } from '../lib/contracts/table-schema';
+import {
+  CELL_REGISTRY_TABLE,
+  RELEASES_TABLE,
+  ROUTER_LIMITS_TABLE,
+  ROUTES_TABLE,
+} from '../lib/contracts/names';
+import { RELEASES_TABLE_KEYS, ROUTER_LIMITS_TABLE_KEYS } from '../lib/contracts/table-schema';
 import { createTableFromCfn } from '../lib/local/assembly/cfn-resources';
 import type { LocalCellState, PlatformState } from '../lib/local/platform/platform-state';
 import { DynamoDbLocal } from '../lib/local/services/dynamodb-local';
@@ -36,12 +41,14 @@ export interface RoutingStore {
   readonly doc: DynamoDBDocumentClient;
   readonly routesTable: string;
   readonly registryTable: string;
+  /** The router's per-tenant limit counters. */
+  readonly limitsTable: string;
   putRoute(route: Record<string, unknown>): Promise<void>;
   putCell(cell: Record<string, unknown>): Promise<void>;
   stop(): Promise<void>;
 }
 
-/** The routing store in its own DynamoDB Local, with the routes table, the cell registry and the releases table. */
+/** The routing store in its own DynamoDB Local: the routes table, the cell registry, the releases table, the limit counters. */
 export async function startRoutingStore(): Promise<RoutingStore> {
   const dynamo = new DynamoDbLocal();
   await dynamo.start();
@@ -49,12 +56,18 @@ export async function startRoutingStore(): Promise<RoutingStore> {
   await createTableFromCfn(client, ROUTES_TABLE, routingTableProps('tenantId'));
   await createTableFromCfn(client, CELL_REGISTRY_TABLE, routingTableProps('cellId'));
   await createTableFromCfn(client, RELEASES_TABLE, releasesTableProps());
+  await createTableFromCfn(
+    client,
+    ROUTER_LIMITS_TABLE,
+    routingTableProps(ROUTER_LIMITS_TABLE_KEYS.partitionKey),
+  );
   const doc = DynamoDBDocumentClient.from(client);
   return {
     dynamo,
     doc,
     routesTable: ROUTES_TABLE,
     registryTable: CELL_REGISTRY_TABLE,
+    limitsTable: ROUTER_LIMITS_TABLE,
     putRoute: async (route) =>
       void (await doc.send(new PutCommand({ TableName: ROUTES_TABLE, Item: route }))),
     putCell: async (cell) =>

@@ -5,6 +5,7 @@ import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from '
 import { METRIC_NAMESPACE, ROUTER_METRICS, SERVICES, statusClassMetric } from '../../lib/contracts/metrics';
 import { cellEndpointProblem } from '../../lib/domain/cell-endpoint';
 import { bakedRoutingFromBundle, RouteCache, type RouteCacheCounters } from '../../lib/domain/route-cache';
+import { fleetLimitsFromBundle } from '../../lib/domain/tenant-limits';
 import { documentClient } from '../shared/clients';
 import { numberOr, optional, readEnv, required } from '../shared/env';
 import { RequestMetrics } from '../shared/metrics';
@@ -12,6 +13,7 @@ import { CLAIMED_TENANT_HEADER, TENANT_HEADER } from '../shared/tenant';
 import { TRACING_ENV, Tracing } from '../shared/tracing';
 
 import { createForwarder } from './forward';
+import { DynamoTenantLimiter } from './limiter';
 import {
   type CellLocator,
   FunctionUrlLocator,
@@ -27,6 +29,9 @@ const env = readEnv({
   ...TRACING_ENV,
   ROUTES_TABLE: required,
   REGISTRY_TABLE: required,
+  /** The per-tenant counters (`lambdas/router/limiter.ts`); without it no tenant limit is applied. */
+  LIMITS_TABLE: optional,
+  LIMITS_TIMEOUT_MS: numberOr(200),
   /** Local target only: `{ cellId: { endpoint, secret } }` (see `locator.ts`). */
   CELL_ENDPOINTS: optional,
   LOCATE_TIMEOUT_MS: numberOr(1000),
@@ -68,9 +73,24 @@ const forwarder = createForwarder({
   timeoutMs: env.FORWARD_TIMEOUT_MS,
 });
 
+const doc = documentClient(tracing);
+const limiter = env.LIMITS_TABLE
+  ? new DynamoTenantLimiter(doc, {
+      tableName: env.LIMITS_TABLE,
+      limits: fleetLimitsFromBundle(),
+      timeoutMs: env.LIMITS_TIMEOUT_MS,
+      onStoreError: (error) => {
+        logger.warn('tenant limit counters unavailable: request let through', { error: error.message });
+        metrics.addMetric(ROUTER_METRICS.limiterErrors, MetricUnit.Count, 1);
+      },
+    })
+  : undefined;
+
 // Module scope = per warm instance: the cache and the keep-alive connections outlive one request.
 const deps: RouterDeps = {
-  store: new DynamoRoutingStore(documentClient(tracing), env.ROUTES_TABLE, env.REGISTRY_TABLE),
+  store: new DynamoRoutingStore(doc, env.ROUTES_TABLE, env.REGISTRY_TABLE),
+  limiter,
+  onLimited: () => metrics.addMetric(ROUTER_METRICS.tenantLimited, MetricUnit.Count, 1),
   // The trace is annotated where the router hands an authenticated (or, baked, claimed) tenant to its cell.
   forward: (up) => {
     tracing.annotate({

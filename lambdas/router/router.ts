@@ -18,6 +18,7 @@ import {
 
 import { RETRY_AFTER_SECONDS } from './forward';
 import { CELL_HEADER, upstreamRequestHeaders } from './headers';
+import type { TenantLimiter } from './limiter';
 import type { CellLocator } from './locator';
 import { followMove, freshRoute, isMovedAnswer } from './moved';
 import { type Forward, jsonResponse, type RouterRequest, type RouterResponse } from './types';
@@ -50,6 +51,10 @@ export interface RouterDeps {
   readonly endpointProblem?: (cellId: string, endpoint: string) => string | undefined;
   /** Told when an endpoint was refused, with why. */
   readonly onRefusedEndpoint?: (cellId: string, endpoint: string, problem: string) => void;
+  /** Each authenticated tenant's requests per second and in flight. @default no limits */
+  readonly limiter?: TenantLimiter;
+  /** Told of each request a tenant's limit refused. */
+  readonly onLimited?: (tenantId: string, limit: 'rate' | 'concurrency') => void;
 }
 
 export const DEFAULT_MAX_BODY_BYTES = 64 * 1024;
@@ -123,11 +128,26 @@ export async function route(req: RouterRequest, deps: RouterDeps): Promise<Route
     tenantRoute = (await freshRoute(deps, claimed.tenantId, now)) ?? tenantRoute;
     if (!verifyApiKey(key, tenantRoute.keyHash, deps.pepper)) return unauthenticated();
   }
-  const serve = (to: TenantRoute) => serveAt(to, req, deps, now, method, claimed.tenantId);
-  const res = await serve(tenantRoute);
-  return followMove(res, tenantRoute.cellId, claimed.tenantId, deps, now, async (moved) =>
-    verifyApiKey(key, moved.keyHash, deps.pepper) ? serve(moved) : unauthenticated(),
-  );
+  // 3. The tenant's own limits, so that its flood is its own: after the key, so nobody can spend another
+  // tenant's limit by naming it.
+  const admission = deps.limiter ? await deps.limiter.admit(claimed.tenantId, now) : undefined;
+  if (admission && !admission.allowed) {
+    deps.onLimited?.(claimed.tenantId, admission.refusal.limit);
+    return jsonResponse(
+      429,
+      { error: admission.refusal.limit === 'rate' ? 'tenant_rate_limited' : 'tenant_concurrency_limited' },
+      { 'retry-after': String(admission.refusal.retryAfterSeconds) },
+    );
+  }
+  try {
+    const serve = (to: TenantRoute) => serveAt(to, req, deps, now, method, claimed.tenantId);
+    const res = await serve(tenantRoute);
+    return await followMove(res, tenantRoute.cellId, claimed.tenantId, deps, now, async (moved) =>
+      verifyApiKey(key, moved.keyHash, deps.pepper) ? serve(moved) : unauthenticated(),
+    );
+  } finally {
+    await admission?.release();
+  }
 }
 
 /** Tenant status, then the tenant's cell, then the forward. */
@@ -187,7 +207,9 @@ function upstreamUrl(endpoint: string, req: RouterRequest): string {
  * is the very answer an unknown tenant gets ({@link routingUnavailable}) — no cell endpoint, a cell that
  * is not active or cannot be reached, a body over the limit, and the cell's 401 for a wrong key. Only a
  * verified request gets the cell's own answer (including its 503 for a tenant being moved). The tenant's
- * own status is unknown here; the cell enforces the freeze of a move from its copy.
+ * own status is unknown here; the cell enforces the freeze of a move from its copy. No tenant limit is
+ * applied either: the key is not verified yet (anyone could spend a tenant's limit by naming it), and the
+ * counters are in the same region's DynamoDB as the store that is down.
  */
 async function routeBaked(
   req: RouterRequest,

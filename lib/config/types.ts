@@ -56,9 +56,22 @@ export interface IntegrationSettings {
   readonly batchSize?: number;
 }
 
+/** What one tenant may send through the router; past it, the router answers 429 with Retry-After. */
+export interface TenantLimitSettings {
+  /** Requests a second (a fixed one-second window). */
+  readonly requestsPerSecond: number;
+  /** Requests held at once (sent on to the cell, not yet answered). */
+  readonly concurrentRequests: number;
+}
+
+/** A dispensary's POS and web shop together, with room for a rush. */
+export const DEFAULT_TENANT_LIMITS: TenantLimitSettings = { requestsPerSecond: 200, concurrentRequests: 50 };
+
 export interface TenantSettings {
   readonly id: string;
   readonly integration?: IntegrationSettings;
+  /** This tenant's own limits at the router, in place of `router.tenantLimits`. */
+  readonly limits?: Partial<TenantLimitSettings>;
 }
 
 export type TenantEntry = string | TenantSettings;
@@ -86,6 +99,13 @@ export interface FleetDefaults {
 export interface RouterSettings {
   readonly account?: string;
   readonly region?: string;
+  /** Every tenant's limits at the router, unless it has its own. @default DEFAULT_TENANT_LIMITS */
+  readonly tenantLimits?: Partial<TenantLimitSettings>;
+  /**
+   * Concurrent executions reserved for the router function: capacity the cells' functions in the same
+   * account and region cannot take, and the most the router may use. @default 100
+   */
+  readonly reservedConcurrency?: number;
 }
 
 /** Who hears of every stack's alarms (on ALARM and on OK). */
@@ -145,14 +165,29 @@ export interface Cell {
   readonly drill?: { readonly integration: Required<IntegrationSettings> };
 }
 
+/** The fleet's tenant limits after defaults: the default, and every tenant with its own. */
+export interface FleetTenantLimits {
+  readonly default: TenantLimitSettings;
+  readonly tenants: Readonly<Record<string, TenantLimitSettings>>;
+}
+
 export interface Fleet {
-  readonly router: { readonly account: string; readonly region: string };
+  readonly router: {
+    readonly account: string;
+    readonly region: string;
+    /** @default DEFAULT_ROUTER_RESERVED_CONCURRENCY */
+    readonly reservedConcurrency?: number;
+    /** @default DEFAULT_TENANT_LIMITS for every tenant */
+    readonly tenantLimits?: FleetTenantLimits;
+  };
   /** The account the operator roles trust (the fleet file's). @default the router's account */
   readonly operatorAccount?: string;
   readonly cells: readonly Cell[];
   /** @default - alarms notify each stack's own topic, which has no subscriber */
   readonly alarms?: AlarmSettings;
 }
+
+export const DEFAULT_ROUTER_RESERVED_CONCURRENCY = 100;
 
 /** Typed identity helper for fleet files. */
 export function defineCells(config: FleetConfig): FleetConfig {

@@ -5,7 +5,14 @@ import { drillIssues, resolveDrill } from './drill';
 import { secretPolicyGroups } from './integrations';
 import { FleetValidationError, type FleetIssue } from './issues';
 import { defaultSecretName, integrationIssues, normaliseIntegration } from './tenant-integration';
-import type { Cell, Fleet, FleetConfig, Tenant } from './types';
+import {
+  type Cell,
+  DEFAULT_ROUTER_RESERVED_CONCURRENCY,
+  DEFAULT_TENANT_LIMITS,
+  type Fleet,
+  type FleetConfig,
+  type Tenant,
+} from './types';
 
 export const CELL_ID_PATTERN = /^[a-z0-9][a-z0-9-]{0,30}$/;
 export const TENANT_ID_PATTERN = /^[a-z0-9][a-z0-9-]{1,62}$/;
@@ -62,9 +69,10 @@ const KNOWN_KEYS: Record<string, readonly string[]> = {
   root: ['defaults', 'router', 'operatorAccount', 'alarms', 'drill', 'cells'],
   alarms: ['emails', 'topicArn'],
   defaults: ['account', 'region', 'deployment', 'bakeMinutes'],
-  router: ['account', 'region'],
+  router: ['account', 'region', 'tenantLimits', 'reservedConcurrency'],
+  limits: ['requestsPerSecond', 'concurrentRequests'],
   cell: ['id', 'wave', 'maxTenants', 'tenants', 'deployment', 'bakeMinutes', 'account', 'region'],
-  tenant: ['id', 'integration'],
+  tenant: ['id', 'integration', 'limits'],
   deployment: ['type', 'percent', 'intervalMinutes'],
 };
 
@@ -116,6 +124,18 @@ function deploymentIssues(path: string, d: unknown): FleetIssue[] {
     });
   }
   return issues;
+}
+
+function limitIssues(path: string, v: unknown): FleetIssue[] {
+  if (v === undefined) return [];
+  if (!isObj(v))
+    return [{ path, received: v, allowed: 'an object { requestsPerSecond?, concurrentRequests? }' }];
+  return [
+    ...unknownKeys(path, v, 'limits'),
+    ...(['requestsPerSecond', 'concurrentRequests'] as const)
+      .filter((k) => v[k] !== undefined && !(isInt(v[k]) && (v[k] as number) >= 1))
+      .map((k) => ({ path: `${path}.${k}`, received: v[k], allowed: 'an integer >= 1' })),
+  ];
 }
 
 function bakeIssues(path: string, v: unknown): FleetIssue[] {
@@ -303,6 +323,24 @@ export const RULES: Readonly<Record<string, Rule>> = {
     }
     return issues;
   },
+  tenantLimits: (ctx) => {
+    const r = isObj(ctx.root.router) ? ctx.root.router : {};
+    const issues = limitIssues('router.tenantLimits', r.tenantLimits);
+    if (
+      r.reservedConcurrency !== undefined &&
+      !(isInt(r.reservedConcurrency) && r.reservedConcurrency >= 1)
+    ) {
+      issues.push({
+        path: 'router.reservedConcurrency',
+        received: r.reservedConcurrency,
+        allowed: 'an integer >= 1 (Lambda keeps 100 of the account concurrency unreserved)',
+      });
+    }
+    for (const t of ctx.tenants) {
+      if (isObj(t.value)) issues.push(...limitIssues(`${t.path}.limits`, t.value.limits));
+    }
+    return issues;
+  },
   operatorAccount: ({ root: { operatorAccount: a } }) =>
     a === undefined || (typeof a === 'string' && ACCOUNT_PATTERN.test(a))
       ? []
@@ -459,10 +497,18 @@ export function resolveFleet(raw: unknown, source = 'cells.config'): Fleet {
     };
   });
   const firstCanary = [...cells].sort((a, b) => a.wave - b.wave)[0];
+  const fallback = { ...DEFAULT_TENANT_LIMITS, ...config.router?.tenantLimits };
+  const own = config.cells.flatMap((c) =>
+    (c.tenants ?? []).flatMap((t) =>
+      typeof t !== 'string' && t.limits ? [[t.id, { ...fallback, ...t.limits }] as const] : [],
+    ),
+  );
   return {
     router: {
       account: config.router?.account ?? defaults.account ?? firstCanary.account,
       region: config.router?.region ?? defaults.region ?? firstCanary.region,
+      reservedConcurrency: config.router?.reservedConcurrency ?? DEFAULT_ROUTER_RESERVED_CONCURRENCY,
+      tenantLimits: { default: fallback, tenants: Object.fromEntries(own) },
     },
     ...(config.operatorAccount && { operatorAccount: config.operatorAccount }),
     cells,

@@ -12,6 +12,14 @@
 export const LAMBDA_ENVIRONMENT_MAX_BYTES = 4 * 1024;
 
 /**
+ * Lambda: concurrent executions per account and region, by default ("Lambda quotas": 1,000, adjustable),
+ * and what reserved concurrency must leave unreserved ("Configuring reserved concurrency": Lambda keeps
+ * at least 100 units for functions without reservations; a reservation past that is refused).
+ */
+export const LAMBDA_ACCOUNT_CONCURRENCY_DEFAULT = 1000;
+export const LAMBDA_UNRESERVED_CONCURRENCY_MIN = 100;
+
+/**
  * Lambda: a synchronous invocation's request and its response ("Invoke" API,
  * https://docs.aws.amazon.com/lambda/latest/dg/API_Invoke.html: "For synchronous invocations, the maximum
  * payload size is 6 MB"). A Function URL in BUFFERED mode invokes synchronously and has the same limit

@@ -40,6 +40,10 @@ export const ROUTER_METRICS = {
   locatorFailures: 'router.locatorFailures',
   /** A registry row named an endpoint that is not a function URL of the fleet: nothing was forwarded there. */
   refusedEndpoint: 'router.refusedEndpoint',
+  /** A tenant's request refused by its own rate or concurrency limit (429). */
+  tenantLimited: 'router.tenantLimited',
+  /** A call to the limit counters failed or timed out: the request was let through. */
+  limiterErrors: 'router.limiterErrors',
 } as const;
 
 /** The sync worker's outcomes per sale (`lambdas/sync/worker.ts`). */

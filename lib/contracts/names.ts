@@ -9,6 +9,8 @@ export const CELL_REGISTRY_TABLE = 'bulkhead-cell-registry';
 export const ROUTES_TABLE = 'bulkhead-routes';
 /** The shared release log and the cells' release locks, in the router's account (lib/targets/release/release-store.ts). */
 export const RELEASES_TABLE = 'bulkhead-releases';
+/** The router's per-tenant counters (requests this second, requests in flight), shared by its instances. */
+export const ROUTER_LIMITS_TABLE = 'bulkhead-router-limits';
 /** Role the router function runs as; cells grant it `lambda:InvokeFunctionUrl`. */
 export const ROUTER_ROLE = 'bulkhead-router';
 /**

@@ -39,6 +39,8 @@ export interface HouseFunctionProps {
   readonly role?: iam.IRole;
   /** @default logs.RetentionDays.ONE_MONTH */
   readonly logRetention?: logs.RetentionDays;
+  /** Concurrent executions kept for this function alone, and the most it may run. @default - none */
+  readonly reservedConcurrentExecutions?: number;
 }
 
 export interface ErrorsAlarmProps {
@@ -94,6 +96,7 @@ export class HouseFunction extends NodejsFunction {
       architecture: lambda.Architecture.ARM_64,
       memorySize: props.memorySize ?? 512,
       timeout: props.timeout ?? Duration.seconds(10),
+      reservedConcurrentExecutions: props.reservedConcurrentExecutions,
       tracing: lambda.Tracing.ACTIVE,
       logGroup,
       currentVersionOptions: { removalPolicy: RemovalPolicy.RETAIN },

@@ -9,7 +9,7 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 
-import { type Fleet, operatorAccountOf } from '../../config/types';
+import { DEFAULT_ROUTER_RESERVED_CONCURRENCY, type Fleet, operatorAccountOf } from '../../config/types';
 import { METRIC_NAMESPACE, ROUTER_METRICS, SERVICE_DIMENSION, SERVICES } from '../../contracts/metrics';
 import {
   CELL_REGISTRY_TABLE,
@@ -18,12 +18,19 @@ import {
   cellRegistrationRole,
   LIVE_ALIAS,
   RELEASES_TABLE,
+  ROUTER_LIMITS_TABLE,
   ROUTER_OPERATOR_ROLE,
   ROUTER_ROLE,
   ROUTES_TABLE,
 } from '../../contracts/names';
-import { REGISTRY_TABLE_KEYS, RELEASES_TABLE_KEYS, ROUTES_TABLE_KEYS } from '../../contracts/table-schema';
+import {
+  REGISTRY_TABLE_KEYS,
+  RELEASES_TABLE_KEYS,
+  ROUTER_LIMITS_TABLE_KEYS,
+  ROUTES_TABLE_KEYS,
+} from '../../contracts/table-schema';
 import { type BakedRouting, bakedRoutingOf } from '../../domain/route-cache';
+import { DEFAULT_FLEET_LIMITS, type FleetLimits } from '../../domain/tenant-limits';
 import { HouseFunction } from '../house-function';
 import { acknowledge, BASIC_EXECUTION_ROLE } from '../nag';
 import { BlueGreenRelease } from '../release/blue-green-release';
@@ -42,6 +49,8 @@ export interface RouterStackProps extends StackProps {
 
 /** Name of the bundle-time constant holding the fleet file's routing ({@link BakedRouting}, as JSON text). */
 export const BAKED_ROUTES_DEFINE = '__BULKHEAD_BAKED_ROUTES__';
+/** Name of the bundle-time constant holding the fleet's tenant limits (`FleetLimits`, as JSON text). */
+export const TENANT_LIMITS_DEFINE = '__BULKHEAD_TENANT_LIMITS__';
 
 /**
  * The one shared piece: routing table, cell registry, and the router function behind an HTTP API.
@@ -56,6 +65,10 @@ export class RouterStack extends Stack {
   readonly httpApi: apigw.HttpApi;
   /** What is baked into the router bundle. */
   readonly bakedRouting: BakedRouting;
+  /** The per-tenant counters behind the router's tenant limits (regional: each router region its own). */
+  readonly limits: dynamodb.Table;
+  /** The tenant limits baked into the router bundle. */
+  readonly tenantLimits: FleetLimits;
 
   constructor(scope: Construct, id: string, props: RouterStackProps) {
     super(scope, id, props);
@@ -67,11 +80,18 @@ export class RouterStack extends Stack {
       enableKeyRotation: true,
       removalPolicy: RemovalPolicy.RETAIN,
     });
-    const table = (tableId: string, tableName: string, partitionKey: string, sortKey?: string) =>
+    const table = (
+      tableId: string,
+      tableName: string,
+      partitionKey: string,
+      sortKey?: string,
+      timeToLiveAttribute?: string,
+    ) =>
       new dynamodb.Table(this, tableId, {
         tableName,
         partitionKey: { name: partitionKey, type: dynamodb.AttributeType.STRING },
         ...(sortKey && { sortKey: { name: sortKey, type: dynamodb.AttributeType.STRING } }),
+        timeToLiveAttribute,
         billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
         encryption: dynamodb.TableEncryption.CUSTOMER_MANAGED,
         encryptionKey: key,
@@ -83,6 +103,14 @@ export class RouterStack extends Stack {
     this.registry = table('CellRegistry', CELL_REGISTRY_TABLE, REGISTRY_TABLE_KEYS.partitionKey);
     const { partitionKey, sortKey } = RELEASES_TABLE_KEYS;
     this.releases = table('ReleaseLog', RELEASES_TABLE, partitionKey, sortKey);
+    const limitKeys = ROUTER_LIMITS_TABLE_KEYS;
+    this.limits = table(
+      'TenantLimits',
+      ROUTER_LIMITS_TABLE,
+      limitKeys.partitionKey,
+      undefined,
+      limitKeys.timeToLive,
+    );
 
     const role = new iam.Role(this, 'RouterRole', {
       roleName: ROUTER_ROLE,
@@ -92,17 +120,32 @@ export class RouterStack extends Stack {
       ],
     });
     this.bakedRouting = bakedRoutingOf(fleet);
+    this.tenantLimits = fleet.router.tenantLimits ?? DEFAULT_FLEET_LIMITS;
     const fn = new HouseFunction(this, 'Router', {
       entry: 'router/handler.ts',
       description: 'Bulkhead router: authenticates tenants and forwards to their cell',
       role,
       memorySize: 1024,
       timeout: Duration.seconds(29),
-      environment: { ROUTES_TABLE: this.routes.tableName, REGISTRY_TABLE: this.registry.tableName },
-      define: { [BAKED_ROUTES_DEFINE]: JSON.stringify(JSON.stringify(this.bakedRouting)) },
+      environment: {
+        ROUTES_TABLE: this.routes.tableName,
+        REGISTRY_TABLE: this.registry.tableName,
+        LIMITS_TABLE: this.limits.tableName,
+      },
+      define: {
+        [BAKED_ROUTES_DEFINE]: JSON.stringify(JSON.stringify(this.bakedRouting)),
+        [TENANT_LIMITS_DEFINE]: JSON.stringify(JSON.stringify(this.tenantLimits)),
+      },
+      // The router's own capacity: a cell's function in this account and region cannot take it, and a
+      // flood the tenant limits let through cannot take more than this from the cells.
+      reservedConcurrentExecutions: fleet.router.reservedConcurrency ?? DEFAULT_ROUTER_RESERVED_CONCURRENCY,
     });
     this.routes.grantReadData(fn);
     this.registry.grantReadData(fn);
+    // A place in a tenant's counters: UpdateItem to take and give back, GetItem to tell a leaked count.
+    this.limits.grant(fn, 'dynamodb:UpdateItem', 'dynamodb:GetItem');
+    // Encrypted with the router's key: a write needs GenerateDataKey, reading the old item Decrypt.
+    this.limits.encryptionKey?.grant(fn, 'kms:GenerateDataKey', 'kms:Decrypt');
     const cellApiAliases = fleet.cells.map(
       (c) =>
         `arn:${this.partition}:lambda:${c.region}:${c.account}:function:${cellApiFunctionName(c.id)}:${LIVE_ALIAS}`,

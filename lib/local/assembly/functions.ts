@@ -18,7 +18,16 @@ export interface FileAsset {
 }
 
 const FUNCTION_PROPERTIES: PropertyRules = {
-  accepted: ['Code', 'Handler', 'Runtime', 'Timeout', 'MemorySize', 'Environment', 'FunctionName'],
+  accepted: [
+    'Code',
+    'Handler',
+    'Runtime',
+    'Timeout',
+    'MemorySize',
+    'Environment',
+    'FunctionName',
+    'ReservedConcurrentExecutions',
+  ],
   ignored: {
     Description: 'documentation',
     Role: 'IAM is not emulated locally',
@@ -115,6 +124,14 @@ export function modelFunctions(template: StackTemplate, lookup: AssetLookup): Lo
         timeoutSeconds: props.Timeout === undefined ? 3 : r.integer(props.Timeout, 'Timeout', 1),
         memoryMb: props.MemorySize === undefined ? 128 : r.integer(props.MemorySize, 'MemorySize', 128),
         environment,
+        ...(props.ReservedConcurrentExecutions !== undefined && {
+          // 0 (every invocation throttled) is not run locally.
+          reservedConcurrency: r.integer(
+            props.ReservedConcurrentExecutions,
+            'ReservedConcurrentExecutions',
+            1,
+          ),
+        }),
       };
     },
   );

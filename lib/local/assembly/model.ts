@@ -51,6 +51,8 @@ export interface LocalFunction {
   readonly timeoutSeconds: number;
   readonly memoryMb: number;
   readonly environment: Readonly<Record<string, EnvValue>>;
+  /** `ReservedConcurrentExecutions`: its own share of the account's concurrency, and its most. @default none */
+  readonly reservedConcurrency?: number;
 }
 
 export interface LocalTable {

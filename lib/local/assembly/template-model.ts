@@ -16,6 +16,10 @@ import {
   UNKNOWN_REGION,
 } from '@aws-cdk/cloud-assembly-api';
 
+import {
+  LAMBDA_ACCOUNT_CONCURRENCY_DEFAULT,
+  LAMBDA_UNRESERVED_CONCURRENCY_MIN,
+} from '../../contracts/aws-limits';
 import { ROUTER_STACK } from '../../contracts/names';
 
 import type { FileAsset } from './functions';
@@ -113,5 +117,34 @@ export function readAssembly(cdkOutDir: string): LocalAssembly {
     }
     seen.add(cell.cellId!);
   }
+  reservedConcurrencyFits(manifestFile, stacks);
   return { dir, stacks, router: routers[0], cells };
+}
+
+/**
+ * The local platform's account has Lambda's default concurrency quota: reservations of one account and
+ * region that leave less than the minimum unreserved are refused, as Lambda refuses the deploy.
+ */
+function reservedConcurrencyFits(manifestFile: string, stacks: readonly LocalStack[]): void {
+  const byPlace = new Map<string, { total: number; functions: string[] }>();
+  for (const stack of stacks) {
+    for (const fn of stack.functions) {
+      if (fn.reservedConcurrency === undefined) continue;
+      const place = `${stack.account ?? 'the account'} ${stack.region ?? 'us-east-1'}`;
+      const entry = byPlace.get(place) ?? { total: 0, functions: [] };
+      entry.total += fn.reservedConcurrency;
+      entry.functions.push(`${stack.stackName}/${fn.logicalId} (${fn.reservedConcurrency})`);
+      byPlace.set(place, entry);
+    }
+  }
+  const most = LAMBDA_ACCOUNT_CONCURRENCY_DEFAULT - LAMBDA_UNRESERVED_CONCURRENCY_MIN;
+  for (const [place, { total, functions }] of byPlace) {
+    if (total > most) {
+      throw new AssemblyReadError(
+        `${manifestFile}: reserved concurrency in ${place} is ${total} (${functions.join(', ')}); Lambda ` +
+          `keeps ${LAMBDA_UNRESERVED_CONCURRENCY_MIN} of the account's ${LAMBDA_ACCOUNT_CONCURRENCY_DEFAULT} ` +
+          `unreserved, so at most ${most} may be reserved`,
+      );
+    }
+  }
 }

@@ -58,7 +58,7 @@ export interface FunctionVersionStats {
 
 /** Lambda's limit on a synchronous response. */
 const MAX_RESPONSE_BYTES = 6 * 1024 * 1024;
-const DEFAULT_INSTANCES = 4;
+export const DEFAULT_INSTANCES = 4;
 const DEFAULT_INIT_TIMEOUT_MS = 10_000;
 /** The error of invocations cut short by `stop()`. */
 const STOPPED = 'Local.Stopped';

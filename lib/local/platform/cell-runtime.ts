@@ -13,7 +13,7 @@ import { getAttOf, refOf } from '../assembly/stack-template';
 import type { AwsEndpoint } from '../iam/aws-endpoint';
 import type { LocalIam } from '../iam/local-iam';
 import { FunctionUrlServer } from '../lambda/function-url-server';
-import { LocalFunctionVersion } from '../lambda/function-version';
+import { DEFAULT_INSTANCES, LocalFunctionVersion } from '../lambda/function-version';
 import { RuntimeAlias } from '../lambda/runtime-alias';
 import { Scheduler } from '../lambda/scheduler';
 import { SqsEventSource } from '../lambda/sqs-event-source';
@@ -242,6 +242,10 @@ export class StackRuntime {
       environment: this.environment?.rewrite ? this.environment.rewrite(fn, env) : env,
       timeoutMs: fn.timeoutSeconds * 1000,
       memoryMb: fn.memoryMb,
+      // Reserved concurrency caps the function's environments (locally, invocations past it wait).
+      ...(fn.reservedConcurrency !== undefined && {
+        instances: Math.min(DEFAULT_INSTANCES, fn.reservedConcurrency),
+      }),
       runtime: fn.runtime,
       region: region(this.stack),
       accountId: LOCAL_ACCOUNT,

@@ -4,6 +4,7 @@ import * as path from 'node:path';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 
 import { parseBakedRouting } from '../../../lib/domain/route-cache';
+import { parseFleetLimits } from '../../../lib/domain/tenant-limits';
 
 import { buildFleet, BuiltFleet } from './fixtures';
 
@@ -26,6 +27,7 @@ test('routing table and cell registry: fixed names, pinned logical ids, encrypte
     'CellRegistryBDDBD332',
     'ReleaseLog53F4B768',
     'Routes4F6D566C',
+    'TenantLimitsDA65936B',
   ]);
   for (const [name, key] of [
     ['bulkhead-routes', 'tenantId'],
@@ -169,10 +171,54 @@ test('the router may invoke the cells’ Function URLs (InvokeFunction only thro
   const actions = ['lambda:InvokeFunctionUrl', 'lambda:InvokeFunction', 'lambda:GetFunctionUrlConfig'];
   const expected = actions.flatMap((action) => built.fleet.cells.map((c) => [action, liveAlias(c)]));
   expect(grants.sort()).toEqual(expected.sort());
+  // Its one write: a place in a tenant's limit counters.
   const writes = statements('RouterRole').filter((s) =>
     [s.Action].flat().some((a: string) => /^dynamodb:(Put|Update|Delete|BatchWrite)/.test(a)),
   );
-  expect(writes).toEqual([]);
+  expect(writes.map((s) => [[s.Action].flat(), [s.Resource].flat()])).toEqual([
+    [['dynamodb:UpdateItem', 'dynamodb:GetItem'], [{ 'Fn::GetAtt': ['TenantLimitsDA65936B', 'Arn'] }]],
+  ]);
+});
+
+test('tenant limits: a counter table of its own (TTL, encrypted), the router told its name, its own reserved concurrency', () => {
+  t.hasResource('AWS::DynamoDB::Table', {
+    Properties: {
+      TableName: 'bulkhead-router-limits',
+      KeySchema: [{ AttributeName: 'counter', KeyType: 'HASH' }],
+      BillingMode: 'PAY_PER_REQUEST',
+      TimeToLiveSpecification: { AttributeName: 'expiresAt', Enabled: true },
+      SSESpecification: { SSEEnabled: true, SSEType: 'KMS', KMSMasterKeyId: Match.anyValue() },
+    },
+  });
+  t.hasResourceProperties('AWS::Lambda::Function', {
+    Description: Match.stringLikeRegexp('^Bulkhead router: authenticates'),
+    ReservedConcurrentExecutions: 100,
+    Environment: {
+      Variables: Match.objectLike({ LIMITS_TABLE: { Ref: 'TenantLimitsDA65936B' } }),
+    },
+  });
+  // The counters are encrypted with the router's key: a write needs GenerateDataKey, reading the old item Decrypt.
+  const kms = statements('RouterRole').filter((s) =>
+    [s.Action].flat().some((a: string) => a.startsWith('kms:')),
+  );
+  expect(kms.flatMap((s) => [s.Action].flat())).toEqual(
+    expect.arrayContaining(['kms:Decrypt', 'kms:GenerateDataKey']),
+  );
+});
+
+test('the fleet’s tenant limits are baked into the router bundle and read back the same', () => {
+  const limits = built.router.tenantLimits;
+  expect(limits.default).toEqual({ requestsPerSecond: 200, concurrentRequests: 50 });
+  const [fn] = Object.values(
+    t.findResources('AWS::Lambda::Function', {
+      Properties: { Description: Match.stringLikeRegexp('^Bulkhead router: authenticates') },
+    }),
+  );
+  const assetHash = String(fn.Properties.Code.S3Key).replace(/\.zip$/, '');
+  const bundle = fs.readFileSync(path.join(built.app.outdir, `asset.${assetHash}`, 'index.js'), 'utf8');
+  const text = JSON.stringify(limits);
+  expect(bundle).toContain(text.slice(1, -1));
+  expect(parseFleetLimits(text)).toEqual(limits);
 });
 
 test('the fleet file’s routing is baked into the router bundle: tenant → cell, cell → account and region', () => {

@@ -424,6 +424,39 @@ rule('routerEnv', () => {
   });
 });
 
+rule('tenantLimits', () => {
+  test.each([
+    ['router.tenantLimits', 50, 'an object { requestsPerSecond?, concurrentRequests? }'],
+    ['router.tenantLimits.requestsPerSecond', 0, 'an integer >= 1'],
+    ['router.tenantLimits.concurrentRequests', 2.5, 'an integer >= 1'],
+    ['router.tenantLimits.burst', 4, 'one of the known keys of limits'],
+    ['router.reservedConcurrency', 0, 'an integer >= 1'],
+    ['cells[0].tenants[1].limits.requestsPerSecond', '100', 'an integer >= 1'],
+  ])('%s %p', (path, value, allowed) => {
+    const raw = fleetWith({ 'router.tenantLimits': {}, 'cells[0].tenants[1].limits': {} });
+    const keys = path.replace(/\[(\d+)\]/g, '.$1').split('.');
+    const last = keys.pop() as string;
+    let target = raw;
+    for (const key of keys) target = target[key] as Raw;
+    target[last] = value;
+    expect(validateFleet(raw)).toEqual([issue(path, value, allowed)]);
+  });
+
+  test("a tenant's own limits take the fleet's default for what they leave out", () => {
+    const resolved = resolveFleet(
+      fleetWith({
+        'router.tenantLimits': { requestsPerSecond: 20 },
+        'cells[0].tenants[1].limits': { concurrentRequests: 4 },
+      }) as unknown as FleetConfig,
+    );
+    expect(resolved.router.tenantLimits).toEqual({
+      default: { requestsPerSecond: 20, concurrentRequests: 50 },
+      tenants: { bravo: { requestsPerSecond: 20, concurrentRequests: 4 } },
+    });
+    expect(resolved.router.reservedConcurrency).toBe(100);
+  });
+});
+
 rule('operatorAccount', () => {
   test.each([['1234'], [111111111111], ['11111111111a']])('%p is not an account', (value) => {
     expect(validateFleet(fleetWith({ operatorAccount: value }))).toEqual([

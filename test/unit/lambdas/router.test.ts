@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 
 import { createForwarder, type Forwarder } from '../../../lambdas/router/forward';
 import { downstreamResponseHeaders, upstreamRequestHeaders } from '../../../lambdas/router/headers';
+import type { TenantLimiter } from '../../../lambdas/router/limiter';
 import type { CellEndpoint } from '../../../lambdas/router/locator';
 import { route, type RouterDeps, type RoutingStore } from '../../../lambdas/router/router';
 import type { RouterRequest, RouterResponse, UpstreamRequest } from '../../../lambdas/router/types';
@@ -228,6 +229,56 @@ describe('route: states and limits', () => {
     const { deps } = setup();
     const res = await route(req(acmeKey, { method: 'PUT', body: Buffer.alloc(64 * 1024 + 1) }), deps);
     expect(res.status).toBe(413);
+  });
+});
+
+describe('route: tenant limits', () => {
+  /** A limiter that refuses what `refuse` names and records what it admitted and released. */
+  function limiter(refuse: Record<string, 'rate' | 'concurrency'> = {}) {
+    const log: string[] = [];
+    const fake: TenantLimiter = {
+      admit: async (tenantId) => {
+        const limit = refuse[tenantId];
+        if (limit) return { allowed: false, refusal: { limit, retryAfterSeconds: 1 } };
+        log.push(`admit ${tenantId}`);
+        return { allowed: true, release: async () => void log.push(`release ${tenantId}`) };
+      },
+    };
+    return { fake, log };
+  }
+
+  it('answers a tenant past its limit 429 with Retry-After and which limit, forwarding nothing', async () => {
+    const { fake } = limiter({ acme: 'rate', 'frozen-co': 'concurrency' });
+    const limited: string[] = [];
+    const { deps, forward } = setup({ limiter: fake, onLimited: (t, l) => limited.push(`${t} ${l}`) });
+    const rate = await route(req(acmeKey), deps);
+    expect(rate.status).toBe(429);
+    expect(rate.headers['retry-after']).toBe('1');
+    expect(json(rate)).toEqual({ error: 'tenant_rate_limited' });
+    const concurrency = await route(req(frozenKey), deps);
+    expect(json(concurrency)).toEqual({ error: 'tenant_concurrency_limited' });
+    expect(forward).not.toHaveBeenCalled();
+    expect(limited).toEqual(['acme rate', 'frozen-co concurrency']);
+  });
+
+  it('asks only after the key is verified, and gives the place back once the cell has answered', async () => {
+    const { fake, log } = limiter();
+    const { deps, forward } = setup({ limiter: fake });
+    forward.mockImplementation(async () => {
+      log.push('forward');
+      return ok;
+    });
+    expect((await route(req(generateApiKey('acme')), deps)).status).toBe(401);
+    expect((await route(req(acmeKey), deps)).status).toBe(200);
+    expect(log).toEqual(['admit acme', 'forward', 'release acme']);
+  });
+
+  it('gives the place back when the forward fails', async () => {
+    const { fake, log } = limiter();
+    const { deps, forward } = setup({ limiter: fake });
+    forward.mockRejectedValue(new Error('socket hang up'));
+    await expect(route(req(acmeKey), deps)).rejects.toThrow('socket hang up');
+    expect(log).toEqual(['admit acme', 'release acme']);
   });
 });
 

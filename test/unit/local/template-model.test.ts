@@ -12,6 +12,7 @@ import {
   cellApiFunctionName,
   CELL_REGISTRY_TABLE,
   RELEASES_TABLE,
+  ROUTER_LIMITS_TABLE,
   ROUTES_TABLE,
 } from '../../../lib/contracts/names';
 import { addBulkheadStacks } from '../../../lib/infra/bulkhead-app';
@@ -354,7 +355,7 @@ describe('readAssembly', () => {
   it('models the router: fixed table names, the router function and its alias, its pre-traffic hook', () => {
     const { router } = assembly;
     expect(router.tables.map((t) => t.tableName).sort()).toEqual(
-      [CELL_REGISTRY_TABLE, RELEASES_TABLE, ROUTES_TABLE].sort(),
+      [CELL_REGISTRY_TABLE, RELEASES_TABLE, ROUTER_LIMITS_TABLE, ROUTES_TABLE].sort(),
     );
     expect(router.functions.map((f) => f.logicalId)).toEqual([
       expect.stringMatching(/^Router[0-9A-F]{8}$/),
@@ -365,7 +366,12 @@ describe('readAssembly', () => {
       expect.objectContaining({ functionLogicalId: fn.logicalId, name: 'live' }),
     ]);
     const env = resolveEnvironment(fn, fakeResolver(router));
-    expect(env).toMatchObject({ ROUTES_TABLE, REGISTRY_TABLE: CELL_REGISTRY_TABLE });
+    expect(env).toMatchObject({
+      ROUTES_TABLE,
+      REGISTRY_TABLE: CELL_REGISTRY_TABLE,
+      LIMITS_TABLE: ROUTER_LIMITS_TABLE,
+    });
+    expect(fn.reservedConcurrency).toBe(100);
     expect(router.ignored.map((i) => i.type)).toEqual(
       expect.arrayContaining([
         'AWS::ApiGatewayV2::Api',
@@ -421,6 +427,16 @@ describe('readAssembly on a template the local platform cannot reproduce', () =>
     expect(error.resourceType).toBe(type);
     expect(error.property).toBe(property);
     expect(error.message).toContain(property);
+  });
+
+  it('refuses reservations that leave less of the account’s concurrency unreserved than Lambda keeps', () => {
+    const dir = editedCopy('Bulkhead-Cell-tm-a', (t) => {
+      resourceOfType(t, 'AWS::Lambda::Function', 'Api').ReservedConcurrentExecutions = 801;
+    });
+    // The router's 100 and this 801, in one account and region: 901 of the default 1,000, 100 kept back.
+    expect(() => readAssembly(dir)).toThrow(
+      /reserved concurrency in \S+ us-east-1 is 901 \(.*Router[0-9A-F]{8} \(100\), Bulkhead-Cell-tm-a\/Api\S* \(801\)\).*at most 900 may be reserved/,
+    );
   });
 
   it('names an alias whose deployment group is not one of the stack', () => {
