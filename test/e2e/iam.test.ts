@@ -26,7 +26,17 @@ const integration = { baseUrl: 'https://compliance.example.com', ratePerSecond: 
 const FLEET = {
   defaults: { account: ROUTER_ACCOUNT, region: 'us-east-1' },
   cells: [
-    { id: 'iam-a', wave: 0, maxTenants: 10, tenants: [{ id: 'alpha', integration }, 'bravo'] },
+    {
+      id: 'iam-a',
+      wave: 0,
+      maxTenants: 10,
+      tenants: [
+        { id: 'alpha', integration },
+        'bravo',
+        // Its rate limit at the router is low enough for a handful of requests to pass it.
+        { id: 'delta', limits: { requestsPerSecond: 2 } },
+      ],
+    },
     { id: 'iam-b', wave: 1, maxTenants: 10, account: OTHER_ACCOUNT, tenants: ['charlie'] },
   ],
 };
@@ -206,6 +216,27 @@ describe('an assembly in which the API of cell iam-a lost sqs:SendMessage', () =
     expect(state.cells['iam-b'].account).toBe(OTHER_ACCOUNT);
     for (const tenant of ['bravo', 'charlie']) expect(await stockAndOrder(state, tenant)).toEqual([200, 201]);
     expect(denials(home, 'iam-b')).toEqual([]);
+  });
+
+  test('the router counts each tenant’s requests in its own table, as its role allows: past its limit, 429', async () => {
+    // Six side by side at a time until one is refused (at 2 a second, the first six nearly always): counters
+    // the router's role could not write would let every one through (the limits fail open), and be logged
+    // as refused here.
+    const answers: { status: number; text: string }[] = [];
+    for (let batch = 0; batch < 10 && !answers.some((a) => a.status === 429); batch++) {
+      answers.push(
+        ...(await Promise.all(
+          Array.from({ length: 6 }, () => call(state, 'delta', 'GET', '/inventory/none')),
+        )),
+      );
+    }
+    const limited = answers.filter((a) => a.status === 429);
+    expect(limited.length).toBeGreaterThan(0);
+    expect(JSON.parse(limited[0].text)).toEqual({ error: 'tenant_rate_limited' });
+    // Those let through reached the cell, which has no such item.
+    const passed = answers.filter((a) => a.status !== 429).map((a) => a.status);
+    expect(passed).toEqual(passed.map(() => 404));
+    expect(denials(home, 'router')).toEqual([]);
   });
 
   test('the integrated tenant’s order is accepted, and only its sync message is refused, explained in the cell’s log', async () => {
