@@ -1,11 +1,12 @@
 /**
- * The router's per-tenant counters in DynamoDB, shared by every router instance of the region. A request
- * takes a place in its tenant's second (`ADD` with a condition on the count) and in its tenant's
- * requests in flight (the same, given back when answered), side by side: one write each, and one more
- * when it ends. A conditional write that fails is still a write DynamoDB bills, so each router instance
- * remembers a refusal (`RefusalMemory`) and a flood past a tenant's limit costs a refused write per window per instance
- * (DynamoDB Developer Guide, "Condition expressions": a conditional write whose condition is false
- * still consumes write capacity).
+ * The router's per-tenant counters in DynamoDB, shared by every router instance of the region: one item
+ * per tenant holding its current second and the requests counted in it, and its requests in flight. A
+ * request is admitted by one conditional `UpdateItem` that counts it in both (a new second, a limit
+ * reached or a leaked count take a read and at most one more write), and gives its place back with
+ * another when answered: two writes a request. A conditional write that fails is still a write DynamoDB
+ * bills (DynamoDB Developer Guide, "Condition expressions": a conditional write whose condition is false
+ * still consumes write capacity), so each router instance remembers a refusal (`RefusalMemory`) and a
+ * flood past a tenant's limit costs a refused write per window per instance.
  *
  * Fail open: the counters protect tenants from each other and must not become the one thing whose outage
  * refuses everyone. A store error or a call slower than the timeout admits the request and is counted.
@@ -21,6 +22,7 @@ import {
   refusal,
   RefusalMemory,
   type Refusal,
+  type TenantLimits,
 } from '../../lib/domain/tenant-limits';
 
 export type Admission =
@@ -44,11 +46,16 @@ export interface DynamoLimiterOptions {
   readonly now?: () => number;
 }
 
-/** How long a second's counter is kept before TTL may delete it (DynamoDB deletes expired items within a few days). */
-const RATE_ITEM_TTL_SECONDS = 3600;
+/** A tenant's counters: its second (`win`, epoch seconds) and requests in it (`n`), requests in flight (`c`). */
+interface Counters {
+  readonly win?: number;
+  readonly n?: number;
+  readonly c?: number;
+  /** When `c` last moved (epoch ms). */
+  readonly movedAt?: number;
+}
 
-const rateKey = (tenantId: string, window: number) => ({ counter: `rate#${tenantId}#${window}` });
-const inFlightKey = (tenantId: string) => ({ counter: `inflight#${tenantId}` });
+const counterKey = (tenantId: string) => ({ counter: `limit#${tenantId}` });
 
 export class DynamoTenantLimiter implements TenantLimiter {
   private readonly memory: RefusalMemory;
@@ -63,16 +70,10 @@ export class DynamoTenantLimiter implements TenantLimiter {
   async admit(tenantId: string, now: number): Promise<Admission> {
     const remembered = this.memory.recall(tenantId, now);
     if (remembered) return { allowed: false, refusal: remembered };
-    const limits = limitsOfTenant(this.options.limits, tenantId);
-    const [rate, place] = await Promise.all([
-      this.countRequest(tenantId, limits.requestsPerSecond, now),
-      this.takePlace(tenantId, limits.concurrentRequests, now),
-    ]);
-    const refusedBy = !rate ? 'rate' : place === 'refused' ? 'concurrency' : undefined;
-    if (refusedBy) {
-      if (place !== 'refused') await this.giveBack(tenantId, now);
-      this.memory.remember(tenantId, refusedBy, now);
-      return { allowed: false, refusal: refusal(refusedBy, now) };
+    const taken = await this.take(tenantId, limitsOfTenant(this.options.limits, tenantId), now);
+    if (taken === 'rate' || taken === 'concurrency') {
+      this.memory.remember(tenantId, taken, now);
+      return { allowed: false, refusal: refusal(taken, now) };
     }
     let released = false;
     return {
@@ -88,73 +89,101 @@ export class DynamoTenantLimiter implements TenantLimiter {
     };
   }
 
-  /** True when the request fits in its second (or the store could not say). */
-  private async countRequest(tenantId: string, limit: number, now: number): Promise<boolean> {
-    const window = rateWindow(now);
-    const counted = await this.conditional(
-      new UpdateCommand({
-        TableName: this.options.tableName,
-        Key: rateKey(tenantId, window),
-        UpdateExpression: 'ADD n :one SET expiresAt = if_not_exists(expiresAt, :expires)',
-        ConditionExpression: 'attribute_not_exists(n) OR n < :limit',
-        ExpressionAttributeValues: {
-          ':one': 1,
-          ':limit': limit,
-          ':expires': window + RATE_ITEM_TTL_SECONDS,
-        },
-      }),
-    );
-    return counted !== 'refused';
-  }
-
   /**
-   * A place among the tenant's requests in flight: 'taken', 'refused', or 'unknown' (the store failed or
-   * was too slow: admitted). A count full of places nobody gave back for
-   * `LEAKED_AFTER_MS` starts again from this request.
+   * One write in the common case: this second's count and the count in flight, in the tenant's one item,
+   * each under its limit. When that condition fails, the item says why: a new second (started here), a
+   * limit reached, or a count in flight nobody has moved for `LEAKED_AFTER_MS` (started again). A race
+   * lost twice, or a store that does not answer, admits the request ('unknown').
    */
-  private async takePlace(
+  private async take(
     tenantId: string,
-    cap: number,
+    limits: TenantLimits,
     now: number,
-  ): Promise<'taken' | 'refused' | 'unknown'> {
-    const { tableName } = this.options;
-    const taken = await this.conditional(
-      new UpdateCommand({
-        TableName: tableName,
-        Key: inFlightKey(tenantId),
-        UpdateExpression: 'ADD n :one SET movedAt = :now',
-        ConditionExpression: 'attribute_not_exists(n) OR n < :cap',
-        ExpressionAttributeValues: { ':one': 1, ':cap': cap, ':now': now },
-      }),
-    );
-    if (taken !== 'refused') return taken === 'done' ? 'taken' : 'unknown';
-    const { Item } = await this.doc
-      .send(new GetCommand({ TableName: tableName, Key: inFlightKey(tenantId), ConsistentRead: true }), {
-        abortSignal: AbortSignal.timeout(this.timeoutMs),
-      })
-      .catch(() => ({ Item: undefined }));
-    const movedAt = typeof Item?.movedAt === 'number' ? Item.movedAt : undefined;
-    if (!isLeaked(movedAt, now)) return 'refused';
-    const restarted = await this.conditional(
-      new UpdateCommand({
-        TableName: tableName,
-        Key: inFlightKey(tenantId),
-        UpdateExpression: 'SET n = :one, movedAt = :now',
-        ConditionExpression: 'movedAt = :seen',
-        ExpressionAttributeValues: { ':one': 1, ':now': now, ':seen': movedAt },
-      }),
-    );
-    return restarted === 'done' ? 'taken' : restarted === 'refused' ? 'refused' : 'unknown';
+  ): Promise<'taken' | 'unknown' | 'rate' | 'concurrency'> {
+    const win = rateWindow(now);
+    // Each expression gets exactly the values it names: DynamoDB refuses an unused one.
+    const values = { ':one': 1, ':zero': 0, ':now': now, ':win': win };
+    const underCap = '(attribute_not_exists(c) OR c < :cap)';
+    for (let attempt = 0; attempt < 2; attempt++) {
+      const counted = await this.update(
+        tenantId,
+        'SET n = n + :one, c = if_not_exists(c, :zero) + :one, movedAt = :now',
+        `win = :win AND n < :rate AND ${underCap}`,
+        { ...values, ':rate': limits.requestsPerSecond, ':cap': limits.concurrentRequests },
+      );
+      if (counted !== 'refused') return counted === 'done' ? 'taken' : 'unknown';
+      const item = await this.read(tenantId);
+      if (item === 'failed') return 'unknown';
+      const sameWindow = item?.win === win;
+      if (sameWindow && (item.n ?? 0) >= limits.requestsPerSecond) return 'rate';
+      let next: 'done' | 'refused' | 'failed';
+      if ((item?.c ?? 0) >= limits.concurrentRequests) {
+        if (!isLeaked(item?.movedAt, now)) return 'concurrency';
+        next = sameWindow
+          ? await this.update(tenantId, 'SET n = n + :one, c = :one, movedAt = :now', 'movedAt = :seen', {
+              ':one': 1,
+              ':now': now,
+              ':seen': item?.movedAt,
+            })
+          : await this.update(
+              tenantId,
+              'SET win = :win, n = :one, c = :one, movedAt = :now',
+              'movedAt = :seen',
+              { ':one': 1, ':now': now, ':win': win, ':seen': item?.movedAt },
+            );
+      } else if (!sameWindow) {
+        next = await this.update(
+          tenantId,
+          'SET win = :win, n = :one, c = if_not_exists(c, :zero) + :one, movedAt = :now',
+          `(attribute_not_exists(win) OR win < :win) AND ${underCap}`,
+          { ...values, ':cap': limits.concurrentRequests },
+        );
+      } else {
+        continue; // below both limits now: another request moved the item meanwhile
+      }
+      if (next !== 'refused') return next === 'done' ? 'taken' : 'unknown';
+    }
+    return 'unknown';
   }
 
   private async giveBack(tenantId: string, now: number): Promise<void> {
-    await this.conditional(
+    await this.update(tenantId, 'SET c = c - :one, movedAt = :now', 'c > :zero', {
+      ':one': 1,
+      ':zero': 0,
+      ':now': now,
+    });
+  }
+
+  private async read(tenantId: string): Promise<Counters | undefined | 'failed'> {
+    try {
+      const { Item } = await this.doc.send(
+        new GetCommand({
+          TableName: this.options.tableName,
+          Key: counterKey(tenantId),
+          ConsistentRead: true,
+        }),
+        { abortSignal: AbortSignal.timeout(this.timeoutMs) },
+      );
+      return Item as Counters | undefined;
+    } catch (error) {
+      this.options.onStoreError?.(error as Error);
+      return 'failed';
+    }
+  }
+
+  private update(
+    tenantId: string,
+    expression: string,
+    condition: string,
+    values: Record<string, unknown>,
+  ): Promise<'done' | 'refused' | 'failed'> {
+    return this.conditional(
       new UpdateCommand({
         TableName: this.options.tableName,
-        Key: inFlightKey(tenantId),
-        UpdateExpression: 'ADD n :minus SET movedAt = :now',
-        ConditionExpression: 'n > :zero',
-        ExpressionAttributeValues: { ':minus': -1, ':zero': 0, ':now': now },
+        Key: counterKey(tenantId),
+        UpdateExpression: expression,
+        ConditionExpression: condition,
+        ExpressionAttributeValues: values,
       }),
     );
   }

@@ -28,8 +28,8 @@ export const CELL_TABLE_KEYS = {
 
 /** Routing store: one item per tenant. */
 export const ROUTES_TABLE_KEYS = { partitionKey: 'tenantId' } as const;
-/** Router limits: a tenant's counter of this second's requests, and of its requests in flight; TTL `expiresAt`. */
-export const ROUTER_LIMITS_TABLE_KEYS = { partitionKey: 'counter', timeToLive: 'expiresAt' } as const;
+/** Router limits: one item per tenant, its second's requests and its requests in flight (`lambdas/router/limiter.ts`). */
+export const ROUTER_LIMITS_TABLE_KEYS = { partitionKey: 'counter' } as const;
 /** Cell registry: one item per cell. */
 export const REGISTRY_TABLE_KEYS = { partitionKey: 'cellId' } as const;
 /**

@@ -80,18 +80,11 @@ export class RouterStack extends Stack {
       enableKeyRotation: true,
       removalPolicy: RemovalPolicy.RETAIN,
     });
-    const table = (
-      tableId: string,
-      tableName: string,
-      partitionKey: string,
-      sortKey?: string,
-      timeToLiveAttribute?: string,
-    ) =>
+    const table = (tableId: string, tableName: string, partitionKey: string, sortKey?: string) =>
       new dynamodb.Table(this, tableId, {
         tableName,
         partitionKey: { name: partitionKey, type: dynamodb.AttributeType.STRING },
         ...(sortKey && { sortKey: { name: sortKey, type: dynamodb.AttributeType.STRING } }),
-        timeToLiveAttribute,
         billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
         encryption: dynamodb.TableEncryption.CUSTOMER_MANAGED,
         encryptionKey: key,
@@ -103,14 +96,7 @@ export class RouterStack extends Stack {
     this.registry = table('CellRegistry', CELL_REGISTRY_TABLE, REGISTRY_TABLE_KEYS.partitionKey);
     const { partitionKey, sortKey } = RELEASES_TABLE_KEYS;
     this.releases = table('ReleaseLog', RELEASES_TABLE, partitionKey, sortKey);
-    const limitKeys = ROUTER_LIMITS_TABLE_KEYS;
-    this.limits = table(
-      'TenantLimits',
-      ROUTER_LIMITS_TABLE,
-      limitKeys.partitionKey,
-      undefined,
-      limitKeys.timeToLive,
-    );
+    this.limits = table('TenantLimits', ROUTER_LIMITS_TABLE, ROUTER_LIMITS_TABLE_KEYS.partitionKey);
 
     const role = new iam.Role(this, 'RouterRole', {
       roleName: ROUTER_ROLE,

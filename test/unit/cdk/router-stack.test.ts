@@ -180,13 +180,12 @@ test('the router may invoke the cells’ Function URLs (InvokeFunction only thro
   ]);
 });
 
-test('tenant limits: a counter table of its own (TTL, encrypted), the router told its name, its own reserved concurrency', () => {
+test('tenant limits: a counter table of its own (encrypted), the router told its name, its own reserved concurrency', () => {
   t.hasResource('AWS::DynamoDB::Table', {
     Properties: {
       TableName: 'bulkhead-router-limits',
       KeySchema: [{ AttributeName: 'counter', KeyType: 'HASH' }],
       BillingMode: 'PAY_PER_REQUEST',
-      TimeToLiveSpecification: { AttributeName: 'expiresAt', Enabled: true },
       SSESpecification: { SSEEnabled: true, SSEType: 'KMS', KMSMasterKeyId: Match.anyValue() },
     },
   });
