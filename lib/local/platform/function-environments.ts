@@ -131,6 +131,10 @@ export function routerEnvironment(input: RouterEnvironmentInput): PlatformEnviro
       ROUTE_CACHE_TTL_SECONDS: String(input.routeCacheTtlSeconds),
       // The cells' function URLs listen on loopback here, where on AWS they are `*.lambda-url.*.on.aws`.
       CELL_ENDPOINTS_ON_LOOPBACK: 'true',
+      // One DynamoDB Local serves all of the router's tables on 2 cores (on AWS each table is its own
+      // service): under a release's load a first read of the registry can take longer than the 500 ms the
+      // router allows DynamoDB.
+      STORE_TIMEOUT_MS: '2000',
       ...(lambda ? { AWS_ENDPOINT_URL_LAMBDA: lambda } : { CELL_ENDPOINTS: JSON.stringify(input.cells) }),
     },
   };
