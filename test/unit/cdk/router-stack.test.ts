@@ -17,6 +17,17 @@ beforeAll(() => {
   t = built.template('Bulkhead-Router');
 });
 
+/** The router function's bundle as it deploys (its asset's `index.js`). */
+function routerBundle(): string {
+  const [fn] = Object.values(
+    t.findResources('AWS::Lambda::Function', {
+      Properties: { Description: Match.stringLikeRegexp('^Bulkhead router: authenticates') },
+    }),
+  );
+  const assetHash = String(fn.Properties.Code.S3Key).replace(/\.zip$/, '');
+  return fs.readFileSync(path.join(built.app.outdir, `asset.${assetHash}`, 'index.js'), 'utf8');
+}
+
 const statements = (roleRefPrefix: string) =>
   Object.values(t.findResources('AWS::IAM::Policy'))
     .filter((p) => p.Properties.Roles.some((r: { Ref: string }) => r.Ref.startsWith(roleRefPrefix)))
@@ -208,13 +219,7 @@ test('tenant limits: a counter table of its own (encrypted), the router told its
 test('the fleet’s tenant limits are baked into the router bundle and read back the same', () => {
   const limits = built.router.tenantLimits;
   expect(limits.default).toEqual({ requestsPerSecond: 200, concurrentRequests: 50 });
-  const [fn] = Object.values(
-    t.findResources('AWS::Lambda::Function', {
-      Properties: { Description: Match.stringLikeRegexp('^Bulkhead router: authenticates') },
-    }),
-  );
-  const assetHash = String(fn.Properties.Code.S3Key).replace(/\.zip$/, '');
-  const bundle = fs.readFileSync(path.join(built.app.outdir, `asset.${assetHash}`, 'index.js'), 'utf8');
+  const bundle = routerBundle();
   const text = JSON.stringify(limits);
   expect(bundle).toContain(text.slice(1, -1));
   expect(parseFleetLimits(text)).toEqual(limits);
@@ -229,13 +234,7 @@ test('the fleet file’s routing is baked into the router bundle: tenant → cel
     Object.fromEntries(built.fleet.cells.map((c) => [c.id, { region: c.region, account: c.account }])),
   );
   // The bundle that deploys carries exactly that (esbuild define), and reads it back the same.
-  const [fn] = Object.values(
-    t.findResources('AWS::Lambda::Function', {
-      Properties: { Description: Match.stringLikeRegexp('^Bulkhead router') },
-    }),
-  );
-  const assetHash = String(fn.Properties.Code.S3Key).replace(/\.zip$/, '');
-  const bundle = fs.readFileSync(path.join(built.app.outdir, `asset.${assetHash}`, 'index.js'), 'utf8');
+  const bundle = routerBundle();
   const text = JSON.stringify(baked);
   expect(bundle).toContain(text.slice(1, -1));
   expect(parseBakedRouting(text)).toEqual(baked);
